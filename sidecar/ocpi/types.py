@@ -1,0 +1,91 @@
+"""OCPI 2.2.1 primitive types (types.asciidoc) as msgspec constraints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+from sidecar.ocpi.enums import ImageCategory
+
+# CiString(n): printable ASCII, case-insensitive in comparisons, stored as given.
+CiString2 = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=r"^[\x20-\x7e]*$")]
+CiString3 = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern=r"^[\x20-\x7e]*$")]
+CiString4 = Annotated[str, msgspec.Meta(max_length=4, pattern=r"^[\x20-\x7e]*$")]
+CiString36 = Annotated[str, msgspec.Meta(max_length=36, pattern=r"^[\x20-\x7e]*$")]
+CiString39 = Annotated[str, msgspec.Meta(max_length=39, pattern=r"^[\x20-\x7e]*$")]
+CiString48 = Annotated[str, msgspec.Meta(max_length=48, pattern=r"^[\x20-\x7e]*$")]
+CiString255 = Annotated[str, msgspec.Meta(max_length=255, pattern=r"^[\x20-\x7e]*$")]
+
+String2 = Annotated[str, msgspec.Meta(max_length=2)]
+String3 = Annotated[str, msgspec.Meta(max_length=3)]
+String4 = Annotated[str, msgspec.Meta(max_length=4)]
+String8 = Annotated[str, msgspec.Meta(max_length=8)]
+String15 = Annotated[str, msgspec.Meta(max_length=15)]
+String20 = Annotated[str, msgspec.Meta(max_length=20)]
+String32 = Annotated[str, msgspec.Meta(max_length=32)]
+String36 = Annotated[str, msgspec.Meta(max_length=36)]
+String45 = Annotated[str, msgspec.Meta(max_length=45)]
+String64 = Annotated[str, msgspec.Meta(max_length=64)]
+String100 = Annotated[str, msgspec.Meta(max_length=100)]
+String255 = Annotated[str, msgspec.Meta(max_length=255)]
+String512 = Annotated[str, msgspec.Meta(max_length=512)]
+String5000 = Annotated[str, msgspec.Meta(max_length=5000)]
+
+URL = Annotated[str, msgspec.Meta(max_length=255)]
+# A credentials token: printable non-whitespace ASCII (credentials.asciidoc).
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+
+# DateTime: RFC 3339, UTC. The codec turns a value without a designator into UTC.
+DateTime = datetime
+
+
+class Struct(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=False):
+    """Base of every OCPI object: immutable, optional fields left out when unset."""
+
+
+class DisplayText(Struct):
+    """Text in one language."""
+
+    language: String2
+    text: String512
+
+
+class Price(Struct):
+    """A price; amounts are decimals (never binary floats), written as JSON numbers."""
+
+    excl_vat: Decimal
+    incl_vat: Decimal | None = None
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant as an aware UTC datetime (OCPI: no designator means UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def now() -> datetime:
+    """Current UTC time in whole seconds, so that it fits OCPI's DateTime (string(25))."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Image(Struct):
+    """A reference to an image (mod_locations Image class)."""
+
+    url: URL
+    category: ImageCategory
+    type: CiString4
+    thumbnail: URL | None = None
+    width: Annotated[int, msgspec.Meta(ge=0, le=99999)] | None = None
+    height: Annotated[int, msgspec.Meta(ge=0, le=99999)] | None = None
+
+
+class BusinessDetails(Struct):
+    """Name, website and logo of a party (mod_locations BusinessDetails class)."""
+
+    name: String100
+    website: URL | None = None
+    logo: Image | None = None
