@@ -36,3 +36,10 @@ class PreconditionFailed(SidecarError):
 
 class Conflict(SidecarError):
     """The same idempotency key arrived with a different payload."""
+
+
+class MalformedJson(InvalidField):
+    """The input is not JSON at all."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("body", f"malformed JSON: {reason}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
 
-from sidecar.errors import InvalidField
+from sidecar.errors import InvalidField, MalformedJson
 
 T = TypeVar("T")
 
@@ -17,7 +17,7 @@ _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
 _encoder = msgspec.json.Encoder(decimal_format="number")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decoder(type_: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_)
 
@@ -26,11 +26,12 @@ def _path_of(error: msgspec.ValidationError) -> tuple[str, str]:
     text = str(error)
     match = _PATH.search(text)
     path = match["path"].lstrip(".") if match else ""
+    path = path or "body"
     reason = text[: match.start()] if match else text
     missing = _MISSING.match(reason)
     if missing:
         field = missing["field"]
-        return (f"{path}.{field}" if path else field), "required"
+        return (field if path == "body" else f"{path}.{field}"), "required"
     return path, reason
 
 
@@ -42,7 +43,7 @@ def decode(data: bytes | str, type_: type[T]) -> T:
         path, reason = _path_of(error)
         raise InvalidField(path, reason) from None
     except msgspec.DecodeError as error:
-        raise InvalidField("", f"malformed JSON: {error}") from None
+        raise MalformedJson(str(error)) from None
 
 
 def convert(value: Any, type_: type[T]) -> T:

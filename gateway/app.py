@@ -1,0 +1,118 @@
+"""create_app: routes, middleware and the error renderers; wiring only."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gateway import admin, credentials, versions
+from gateway.admin import AdminError, admin_error_response
+from gateway.client import OCPIClient
+from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
+from gateway.registration import Registry
+from gateway.services import Services
+from gateway.transport import Authenticator, RequestIds, error_response
+from sidecar.errors import InvalidField, MalformedJson
+from sidecar.settings import Settings
+from sidecar.store.engine import Database
+
+log = logging.getLogger("ocpi_sidecar.gateway")
+
+ADMIN = "/admin"
+
+
+def routes() -> list[BaseRoute]:
+    """Every HTTP route of the gateway."""
+    ocpi = "/ocpi/cpo/2.2.1"
+    return [
+        Route("/ocpi/versions", versions.get_versions, methods=["GET"]),
+        Route(ocpi, versions.get_version_details, methods=["GET"]),
+        Route(f"{ocpi}/credentials", credentials.get_credentials, methods=["GET"]),
+        Route(f"{ocpi}/credentials", credentials.post_credentials, methods=["POST"]),
+        Route(f"{ocpi}/credentials", credentials.put_credentials, methods=["PUT"]),
+        Route(f"{ocpi}/credentials", credentials.delete_credentials, methods=["DELETE"]),
+        Route(f"{ADMIN}/credentials-token-a", admin.create_token_a, methods=["POST"]),
+        Route(f"{ADMIN}/partners", admin.list_all_partners, methods=["GET"]),
+        Route(f"{ADMIN}/partners", admin.register_partner, methods=["POST"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}", admin.show_partner, methods=["GET"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}", admin.unregister_partner, methods=["DELETE"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}/rotate", admin.rotate_partner, methods=["POST"]),
+        Route(f"{ADMIN}/parties", admin.list_our_parties, methods=["GET"]),
+        Route(f"{ADMIN}/parties/{{country_code}}/{{party_id}}", admin.put_party,
+              methods=["PUT"]),
+    ]
+
+
+async def _ocpi_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, OCPIError)
+    return error_response(error)
+
+
+async def _invalid_field(request: Request, error: Exception) -> Response:
+    assert isinstance(error, InvalidField)
+    if request.url.path.startswith(ADMIN):
+        return admin_error_response(AdminError(400, error.reason, error.path))
+    rendered = InvalidParameters(error.reason, field=error.path)
+    if isinstance(error, MalformedJson):
+        rendered.http_status = 400
+    return error_response(rendered)
+
+
+async def _admin_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, AdminError)
+    return admin_error_response(error)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if request.url.path.startswith(ADMIN):
+        return admin_error_response(AdminError(error.status_code, str(error.detail)))
+    if error.status_code == 405:
+        return error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
+    if error.status_code == 404:
+        return error_response(NotFound(f"no OCPI endpoint at {request.url.path}"))
+    rendered = OCPIError(str(error.detail))
+    rendered.http_status = error.status_code
+    return error_response(rendered)
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.error("unhandled error on %s %s (X-Request-ID %s): %s", request.method,
+              request.url.path, request.state.request_id, type(error).__name__, exc_info=error)
+    rendered = ServerError(f"internal error, X-Request-ID {request.state.request_id}")
+    rendered.http_status = 500
+    if request.url.path.startswith(ADMIN):
+        return admin_error_response(AdminError(500, rendered.message))
+    return error_response(rendered)
+
+
+def create_app(
+    settings: Settings, database: Database, client: OCPIClient, auth: Authenticator | None = None
+) -> Starlette:
+    """The OCPI and admin HTTP app over the given database and outbound client."""
+    auth = auth or Authenticator(database)
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(RequestIds)],
+        exception_handlers={
+            OCPIError: _ocpi_error,
+            InvalidField: _invalid_field,
+            AdminError: _admin_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.services = Services(
+        settings=settings,
+        database=database,
+        client=client,
+        auth=auth,
+        registry=Registry(settings, database, client, auth),
+    )
+    return app

@@ -1,0 +1,91 @@
+"""OCPI errors, each knowing its OCPI status code and HTTP status, rendered in one place.
+
+    OCPIError
+    ├── ClientError (2000)
+    │   ├── InvalidParameters (2001)     bad or missing field; `field` names it
+    │   ├── NotEnoughInformation (2002)
+    │   ├── UnknownLocation (2003)
+    │   └── UnknownToken (2004)
+    ├── ServerError (3000)
+    │   ├── ClientApiUnusable (3001)     we could not use the partner's API during registration
+    │   ├── UnsupportedVersion (3002)
+    │   └── NoMatchingEndpoints (3003)
+    ├── Unauthorized (HTTP 401)
+    ├── NotFound (HTTP 404, 2000 unless a subclass says otherwise)
+    └── MethodNotAllowed (HTTP 405)
+"""
+
+from __future__ import annotations
+
+
+class OCPIError(Exception):
+    """Base: raise it anywhere under a request; the app renders the envelope."""
+
+    status_code = 2000
+    http_status = 200
+    default_message = "Client error"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.field = field
+        text = message or self.default_message
+        self.message = f"{field}: {text}" if field else text
+        super().__init__(self.message)
+
+
+class ClientError(OCPIError):
+    """Generic client error."""
+
+
+class InvalidParameters(ClientError):
+    status_code = 2001
+    default_message = "Invalid or missing parameters"
+
+
+class NotEnoughInformation(ClientError):
+    status_code = 2002
+    default_message = "Not enough information"
+
+
+class UnknownLocation(ClientError):
+    status_code = 2003
+    default_message = "Unknown location"
+
+
+class UnknownToken(ClientError):
+    status_code = 2004
+    default_message = "Unknown token"
+
+
+class ServerError(OCPIError):
+    status_code = 3000
+    default_message = "Server error"
+
+
+class ClientApiUnusable(ServerError):
+    status_code = 3001
+    default_message = "Unable to use the client's API"
+
+
+class UnsupportedVersion(ServerError):
+    status_code = 3002
+    default_message = "Unsupported version"
+
+
+class NoMatchingEndpoints(ServerError):
+    status_code = 3003
+    default_message = "No matching endpoints or expected endpoints missing"
+
+
+class Unauthorized(OCPIError):
+    http_status = 401
+    default_message = "Missing or unknown credentials token"
+
+
+class NotFound(OCPIError):
+    http_status = 404
+    default_message = "Not found"
+
+
+class MethodNotAllowed(OCPIError):
+    http_status = 405
+    default_message = "Method not allowed"

@@ -1,0 +1,236 @@
+"""The credentials handshake (tokens A, B, C) in both directions, plus update and unregister."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.client import OCPIClient, PartnerError
+from gateway.errors import (
+    ClientApiUnusable,
+    MethodNotAllowed,
+    NoMatchingEndpoints,
+    Unauthorized,
+    UnsupportedVersion,
+)
+from gateway.transport import Authenticator
+from sidecar.ocpi import codec
+from sidecar.ocpi.credentials import Credentials, CredentialsRole
+from sidecar.ocpi.versions import VERSION, Version, VersionDetails
+from sidecar.settings import Settings
+from sidecar.store import partners as store
+from sidecar.store.engine import Database
+from sidecar.store.parties import list_parties
+from sidecar.store.secrets import new_token, token_hash
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What we learnt of a partner's OCPI API: the version we use and its endpoints."""
+
+    version: str
+    endpoints: list[dict[str, str]]
+
+
+async def discover(
+    client: OCPIClient, versions_url: str, token: str, *, token_base64: bool = True
+) -> Discovery:
+    """GET the partner's versions and 2.2.1 details (3001, 3002 or 3003 when that fails)."""
+    options: dict[str, Any] = {"token_base64": token_base64}
+    try:
+        versions = await client.fetch(versions_url, token, list[Version], **options)
+    except PartnerError as error:
+        raise ClientApiUnusable(f"versions: {error}") from None
+    chosen = [v for v in versions if v.version == VERSION]
+    if not chosen:
+        offered = ", ".join(v.version for v in versions) or "none"
+        raise UnsupportedVersion(f"no mutual version: partner offers {offered}, we speak 2.2.1")
+    try:
+        details = await client.fetch(chosen[0].url, token, VersionDetails, **options)
+    except PartnerError as error:
+        raise ClientApiUnusable(f"version details: {error}") from None
+    endpoints = [codec.to_builtins(e) for e in details.endpoints]
+    if not any(e["identifier"] == "credentials" for e in endpoints):
+        raise NoMatchingEndpoints("the partner's 2.2.1 details list no credentials endpoint")
+    return Discovery(VERSION, endpoints)
+
+
+def _roles(credentials: Credentials) -> list[dict[str, Any]]:
+    return [codec.to_builtins(role) for role in credentials.roles]
+
+
+class Registry:
+    """Registration state changes; every one of them clears the authentication cache."""
+
+    def __init__(
+        self, settings: Settings, database: Database, client: OCPIClient, auth: Authenticator
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.client = client
+        self.auth = auth
+
+    async def our_credentials(self, token: str) -> Credentials:
+        """Our credentials object: the token to call us with, our versions URL, all our parties."""
+        async with self.database.read() as connection:
+            parties = await list_parties(connection)
+        roles = [
+            codec.convert(
+                {"role": p.role, "country_code": p.country_code, "party_id": p.party_id,
+                 "business_details": p.business_details},
+                CredentialsRole,
+            )
+            for p in parties
+        ]
+        return Credentials(token=token, url=self.settings.versions_url, roles=roles)
+
+    # --- the partner calls our credentials endpoint -------------------------------------
+
+    async def accept(self, caller: store.Caller, offered: Credentials) -> Credentials:
+        """POST: a partner registers with the token A we gave it (we answer with token C)."""
+        if caller.partner is not None or caller.registration_id is None:
+            raise MethodNotAllowed("already registered: use PUT to update, DELETE to end")
+        roles = _roles(offered)
+        async with self.database.read() as connection:
+            holder = await store.registered_with_roles(connection, roles)
+        if holder is not None:
+            raise MethodNotAllowed(f"these roles are registered already (partner {holder.id})")
+        found = await discover(self.client, offered.url, offered.token)
+        token_c = new_token()
+        async with self.database.write() as connection:
+            partner_id = await store.insert_partner(
+                connection, status=store.REGISTERED, versions_url=offered.url,
+                version=found.version, endpoints=found.endpoints, roles=roles,
+                outbound_token=offered.token, inbound_token_hash=token_hash(token_c),
+            )
+            if not await store.use_registration_token(
+                connection, caller.registration_id, partner_id
+            ):
+                raise Unauthorized("this registration token was used meanwhile")
+        self.auth.forget()
+        return await self.our_credentials(token_c)
+
+    async def update(self, caller: store.Caller, offered: Credentials) -> Credentials:
+        """PUT: a registered partner gives a new token (and maybe new endpoints); new token C."""
+        partner = caller.partner
+        if partner is None or partner.status != store.REGISTERED:
+            raise MethodNotAllowed("not registered: use POST with a registration token")
+        found = await discover(self.client, offered.url, offered.token,
+                               token_base64=partner.outbound_token_base64)
+        token_c = new_token()
+        async with self.database.write() as connection:
+            await store.update_partner(
+                connection, partner.id, versions_url=offered.url, version=found.version,
+                endpoints=found.endpoints, roles=_roles(offered), outbound_token=offered.token,
+                inbound_token_hash=token_hash(token_c), pending_token_hash=None,
+            )
+        self.auth.forget()
+        return await self.our_credentials(token_c)
+
+    async def remove(self, caller: store.Caller) -> None:
+        """DELETE: the partner ends the registration; its token stops working at once."""
+        partner = caller.partner
+        if partner is None or partner.status != store.REGISTERED:
+            raise MethodNotAllowed("not registered")
+        await self._forget_partner(partner.id)
+
+    async def _forget_partner(self, partner_id: int) -> None:
+        async with self.database.write() as connection:
+            await store.update_partner(
+                connection, partner_id, status=store.UNREGISTERED, inbound_token_hash=None,
+                pending_token_hash=None, outbound_token=None,
+            )
+        self.auth.forget()
+
+    # --- we call the partner's credentials endpoint -------------------------------------
+
+    async def register(
+        self, versions_url: str, token_a: str, *, token_base64: bool = True
+    ) -> store.Partner:
+        """Register with a partner that gave us its token A; we keep its token C."""
+        found = await discover(self.client, versions_url, token_a, token_base64=token_base64)
+        token_b = new_token()
+        async with self.database.write() as connection:
+            partner_id = await store.insert_partner(
+                connection, status=store.PENDING, versions_url=versions_url,
+                version=found.version, endpoints=found.endpoints, roles=[],
+                outbound_token=token_a, outbound_token_base64=token_base64,
+                inbound_token_hash=token_hash(token_b),
+            )
+        self.auth.forget()
+        try:
+            answer = await self._send_credentials("POST", found, token_a, token_b, token_base64)
+        except BaseException:
+            async with self.database.write() as connection:
+                await store.delete_partner(connection, partner_id)
+            self.auth.forget()
+            raise
+        async with self.database.write() as connection:
+            await store.update_partner(
+                connection, partner_id, status=store.REGISTERED, versions_url=answer.url,
+                roles=_roles(answer), outbound_token=answer.token,
+            )
+            partner = await store.get_partner(connection, partner_id)
+        self.auth.forget()
+        assert partner is not None
+        return partner
+
+    async def rotate(self, partner: store.Partner) -> store.Partner:
+        """Update our credentials with a partner (PUT): new token B for it, new token C for us."""
+        if partner.status != store.REGISTERED or partner.outbound_token is None:
+            raise MethodNotAllowed("not registered")
+        options = {"token_base64": partner.outbound_token_base64}
+        found = await discover(self.client, partner.versions_url, partner.outbound_token,
+                               **options)
+        token_b = new_token()
+        async with self.database.write() as connection:
+            await store.update_partner(connection, partner.id,
+                                       pending_token_hash=token_hash(token_b))
+        self.auth.forget()
+        try:
+            answer = await self._send_credentials(
+                "PUT", found, partner.outbound_token, token_b, partner.outbound_token_base64
+            )
+        except BaseException:
+            async with self.database.write() as connection:
+                await store.update_partner(connection, partner.id, pending_token_hash=None)
+            self.auth.forget()
+            raise
+        async with self.database.write() as connection:
+            await store.update_partner(
+                connection, partner.id, version=found.version, endpoints=found.endpoints,
+                versions_url=answer.url, roles=_roles(answer), outbound_token=answer.token,
+                inbound_token_hash=token_hash(token_b), pending_token_hash=None,
+            )
+            updated = await store.get_partner(connection, partner.id)
+        self.auth.forget()
+        assert updated is not None
+        return updated
+
+    async def unregister(self, partner: store.Partner) -> str | None:
+        """DELETE our credentials at the partner, then forget it; returns the partner's error."""
+        if partner.status == store.UNREGISTERED:
+            raise MethodNotAllowed("not registered")
+        problem = None
+        url = partner.endpoint("credentials")
+        if url and partner.outbound_token and partner.status == store.REGISTERED:
+            try:
+                await self.client.request("DELETE", url, partner.outbound_token,
+                                          token_base64=partner.outbound_token_base64)
+            except PartnerError as error:
+                problem = str(error)
+        await self._forget_partner(partner.id)
+        return problem
+
+    async def _send_credentials(
+        self, method: str, found: Discovery, token: str, token_b: str, token_base64: bool
+    ) -> Credentials:
+        url = next(e["url"] for e in found.endpoints if e["identifier"] == "credentials")
+        ours = await self.our_credentials(token_b)
+        reply = await self.client.request(
+            method, url, token, body=codec.encode(ours), token_base64=token_base64
+        )
+        try:
+            return codec.convert(reply.envelope.data, Credentials)
+        except Exception as error:
+            raise PartnerError(f"{method} {url}: invalid credentials in answer: {error}") from None

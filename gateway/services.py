@@ -1,0 +1,30 @@
+"""What request handlers share: settings, database, outbound client, auth, registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from gateway.client import OCPIClient
+from gateway.registration import Registry
+from gateway.transport import Authenticator
+from sidecar.settings import Settings
+from sidecar.store.engine import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    """The long-lived objects of one gateway, built once by create_app."""
+
+    settings: Settings
+    database: Database
+    client: OCPIClient
+    auth: Authenticator
+    registry: Registry
+
+
+def services_of(request: Request) -> Services:
+    """The Services of the app serving this request."""
+    services: Services = request.app.state.services
+    return services

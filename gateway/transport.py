@@ -1,0 +1,158 @@
+"""OCPI transport: the response envelope, Token authentication, request ids, routing headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.errors import InvalidParameters, OCPIError, Unauthorized
+from sidecar.ocpi import codec
+from sidecar.ocpi.envelope import Response as Envelope
+from sidecar.ocpi.types import now
+from sidecar.store.engine import Database
+from sidecar.store.partners import Caller, find_caller
+from sidecar.store.secrets import token_hash
+
+JSON = "application/json"
+
+
+def ocpi_response(
+    data: Any = None,
+    *,
+    status_code: int = 1000,
+    message: str | None = None,
+    http_status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An OCPI envelope around `data` (an OCPI object, builtins, or msgspec.Raw JSON)."""
+    body = codec.encode(
+        Envelope(status_code=status_code, timestamp=now(), data=data, status_message=message)
+    )
+    return Response(body, status_code=http_status, headers=headers, media_type=JSON)
+
+
+def error_response(error: OCPIError) -> Response:
+    """The one rendering of an OCPIError."""
+    return ocpi_response(
+        status_code=error.status_code, message=error.message, http_status=error.http_status
+    )
+
+
+class RequestIds:
+    """ASGI middleware: each response repeats X-Request-ID and X-Correlation-ID (made if absent)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = {k: v for k, v in scope["headers"] if k in (b"x-request-id", b"x-correlation-id")}
+        request_id = found.get(b"x-request-id") or str(uuid.uuid4()).encode()
+        correlation_id = found.get(b"x-correlation-id") or request_id
+        scope.setdefault("state", {})["request_id"] = request_id.decode("latin-1")
+        scope["state"]["correlation_id"] = correlation_id.decode("latin-1")
+
+        async def send_with_ids(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id),
+                    (b"x-correlation-id", correlation_id),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_ids)
+
+
+def _candidates(header: str | None) -> list[str]:
+    """Tokens the Authorization header may mean: its Base64 decoding first, then as sent."""
+    if not header:
+        return []
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "token" or not value:
+        return []
+    found = []
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    # The spec's own examples encode a trailing newline; it is never part of a token.
+    decoded = decoded[:-1] if decoded.endswith("\n") else decoded
+    if decoded and decoded.isprintable():
+        found.append(decoded)
+    found.append(value)
+    return found
+
+
+class Authenticator:
+    """Maps the Authorization header to a Caller, with a short cache off the database."""
+
+    def __init__(
+        self, database: Database, *, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.database = database
+        self.ttl = ttl
+        self.clock = clock
+        self._cache: dict[bytes, tuple[float, Caller, str]] = {}
+
+    def forget(self) -> None:
+        """Drop cached callers; call after any change to tokens or partners."""
+        self._cache.clear()
+
+    async def authenticate(self, request: Request) -> tuple[Caller, str]:
+        """The caller and the plain token it presented; Unauthorized (401) otherwise."""
+        for token in _candidates(request.headers.get("authorization")):
+            digest = token_hash(token)
+            cached = self._cache.get(digest)
+            if cached is not None and cached[0] > self.clock():
+                return cached[1], cached[2]
+            async with self.database.read() as connection:
+                caller = await find_caller(connection, digest)
+            if caller is not None:
+                self._cache[digest] = (self.clock() + self.ttl, caller, token)
+                return caller, token
+        raise Unauthorized()
+
+
+def routing_parties(
+    request: Request, caller: Caller, ours: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Check the OCPI-from/to routing headers of a functional-module request.
+
+    FROM must be one of the calling partner's parties and TO one of ours (either may be
+    absent). Returns the response's routing headers: the request's swapped.
+    """
+    headers = request.headers
+    sender = (headers.get("ocpi-from-country-code"), headers.get("ocpi-from-party-id"))
+    target = (headers.get("ocpi-to-country-code"), headers.get("ocpi-to-party-id"))
+    partner = caller.partner
+    if sender[0] and sender[1] and partner is not None:
+        if not partner.has_party(sender[0], sender[1]):
+            raise InvalidParameters("not one of the caller's parties", field="OCPI-from-party-id")
+    if target[0] and target[1]:
+        wanted = (target[0].upper(), target[1].upper())
+        if wanted not in {(c.upper(), p.upper()) for c, p in ours}:
+            raise InvalidParameters("not a party of this platform", field="OCPI-to-party-id")
+    reply: dict[str, str] = {}
+    if target[0] and target[1]:
+        reply["OCPI-from-country-code"], reply["OCPI-from-party-id"] = target[0], target[1]
+    if sender[0] and sender[1]:
+        reply["OCPI-to-country-code"], reply["OCPI-to-party-id"] = sender[0], sender[1]
+    return reply
+
+
+def raw(document: bytes) -> msgspec.Raw:
+    """Stored JSON placed into an envelope without decoding it again."""
+    return msgspec.Raw(document)

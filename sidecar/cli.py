@@ -1,0 +1,194 @@
+"""The `ocpi-sidecar` command: serve, db upgrade, db seed. The one module wiring both halves."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+
+from gateway.app import create_app
+from gateway.client import OCPIClient
+from sidecar.settings import Secret, Settings
+from sidecar.store import migrations, schema, seed
+from sidecar.store.engine import Database
+from sidecar.store.parties import list_parties
+
+log = logging.getLogger("ocpi_sidecar")
+ENV = "OCPI_SIDECAR_"
+ADMIN_KEY_FILE = Path("var/admin-key")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(ENV + name.upper(), default)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line; every option also reads OCPI_SIDECAR_<NAME>."""
+    defaults = Settings()
+    top = argparse.ArgumentParser(prog="ocpi-sidecar", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    def database_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--database", default=_env("database", defaults.database),
+                             help="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql://…")
+
+    serve = commands.add_parser("serve", help="run the gRPC and OCPI servers")
+    serve.add_argument("--http", default=_env("http", defaults.http), help="HOST:PORT")
+    serve.add_argument("--grpc", default=_env("grpc", defaults.grpc), help="HOST:PORT")
+    database_option(serve)
+    serve.add_argument("--public-url", default=_env("public_url", ""),
+                       help="base URL partners use to reach --http")
+    serve.add_argument("--admin-key", default=_env("admin_key", ""),
+                       help=f"admin API key (default: kept in {ADMIN_KEY_FILE})")
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    database_option(db_commands.add_parser("upgrade", help="apply schema migrations"))
+    database_option(db_commands.add_parser("seed", help="add a demo party, location, tariff"))
+    return top
+
+
+def _admin_key(given: str) -> Secret:
+    """The given key, else the one kept in var/admin-key (made on first start, mode 0600)."""
+    if given:
+        return Secret(given)
+    if not ADMIN_KEY_FILE.exists():
+        ADMIN_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(ADMIN_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+    return Secret(ADMIN_KEY_FILE.read_text().strip())
+
+
+def bind(address: str) -> socket.socket:
+    """A listening TCP socket for HOST:PORT (port 0 picks a free one)."""
+    host, _, port = address.rpartition(":")
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host.strip("[]"), int(port)))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    http_socket: socket.socket | None = None,
+    on_ready: Callable[[int, int], None] | None = None,
+) -> None:
+    """Run gRPC and HTTP in this loop until `stop` is set; `on_ready(http_port, grpc_port)`."""
+    from sidecar.servicers.server import create_server
+
+    database = Database(settings.database)
+    await _prepare(database)
+    sock = http_socket or bind(settings.http)
+    http_port = sock.getsockname()[1]
+    if settings.http.endswith(":0"):
+        settings = replace(settings, http=f"{settings.http.rpartition(':')[0]}:{http_port}")
+    config = Config()
+    # Hypercorn takes the descriptor over and closes it when it stops.
+    config.bind = [f"fd://{sock.detach()}"]
+    config.accesslog = None
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    try:
+        async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
+            app = create_app(settings, database, OCPIClient(http))
+            grpc_server, grpc_port = await create_server(settings.grpc, database)
+            await grpc_server.start()
+            http_task = asyncio.create_task(
+                hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+            )
+            await _announce(settings, database, grpc_port)
+            if on_ready is not None:
+                on_ready(http_port, grpc_port)
+            await stop.wait()
+            await grpc_server.stop(grace=5)
+            await http_task
+    finally:
+        await database.dispose()
+
+
+async def _prepare(database: Database) -> None:
+    if database.is_sqlite:
+        for name in await schema.upgrade(database):
+            log.info("applied migration %s", name)
+        return
+    async with database.read() as connection:
+        waiting = await connection.run_sync(migrations.pending)
+    if waiting:
+        raise SystemExit(f"the database needs {len(waiting)} migration(s): run "
+                         "`ocpi-sidecar db upgrade --database …` first")
+
+
+async def _announce(settings: Settings, database: Database, grpc_port: int) -> None:
+    host = settings.grpc.rpartition(":")[0]
+    log.info("OCPI on %s (versions: %s), admin API on %s/admin/, gRPC on %s:%d",
+             f"http://{settings.http}", settings.versions_url, settings.base_url, host, grpc_port)
+    async with database.read() as connection:
+        parties = await list_parties(connection)
+    if not parties:
+        log.warning("no CPO party yet: PUT %s/admin/parties/{country_code}/{party_id} with "
+                    '{"business_details": {"name": …}}, or run `ocpi-sidecar db seed`',
+                    settings.base_url)
+    log.info("next: give an eMSP a token A (POST %s/admin/credentials-token-a) or register "
+             "with one (POST %s/admin/partners {\"versions_url\", \"token\"}), with "
+             "`Authorization: Bearer <admin key>`", settings.base_url, settings.base_url)
+
+
+def _run_serve(arguments: argparse.Namespace) -> None:
+    settings = Settings(
+        http=arguments.http, grpc=arguments.grpc, database=arguments.database,
+        public_url=arguments.public_url, admin_key=_admin_key(arguments.admin_key),
+    )
+    if not arguments.admin_key:
+        log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(settings, stop)
+        log.info("stopped")
+
+    asyncio.run(main())
+
+
+def _run_db(arguments: argparse.Namespace) -> None:
+    async def main() -> list[str]:
+        database = Database(arguments.database)
+        try:
+            if arguments.db_command == "upgrade":
+                return await schema.upgrade(database)
+            return await seed.seed(database)
+        finally:
+            await database.dispose()
+
+    done = asyncio.run(main())
+    verb = "applied" if arguments.db_command == "upgrade" else "added"
+    print("\n".join(f"{verb}: {item}" for item in done) or "nothing to do: up to date")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script."""
+    logging.basicConfig(level=_env("log_level", "INFO"), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    arguments = parser().parse_args(argv)
+    if arguments.command == "serve":
+        _run_serve(arguments)
+    else:
+        _run_db(arguments)

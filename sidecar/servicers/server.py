@@ -1,0 +1,67 @@
+"""The gRPC server: our services, the standard health service, and reflection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from sidecar.store.engine import Database
+
+# (the generated add_…_to_server function, the servicer instance, the full service name)
+Registration = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
+
+
+def registrations(database: Database) -> list[Registration]:
+    """Every service of the contract with its servicer (base classes answer UNIMPLEMENTED)."""
+    from ocpi_sidecar.v1 import (
+        ev_driver_pb2,
+        ev_driver_pb2_grpc,
+        locations_pb2,
+        locations_pb2_grpc,
+        smart_charging_pb2,
+        smart_charging_pb2_grpc,
+        tariffs_pb2,
+        tariffs_pb2_grpc,
+        transactions_pb2,
+        transactions_pb2_grpc,
+    )
+
+    found: list[Registration] = []
+    for pb2, grpc_module, name in (
+        (locations_pb2, locations_pb2_grpc, "LocationService"),
+        (transactions_pb2, transactions_pb2_grpc, "TransactionService"),
+        (tariffs_pb2, tariffs_pb2_grpc, "TariffService"),
+        (ev_driver_pb2, ev_driver_pb2_grpc, "EvDriverService"),
+        (smart_charging_pb2, smart_charging_pb2_grpc, "SmartChargingService"),
+    ):
+        servicer = getattr(grpc_module, f"{name}Servicer")()
+        add = getattr(grpc_module, f"add_{name}Servicer_to_server")
+        full_name = pb2.DESCRIPTOR.services_by_name[name].full_name
+        found.append((add, servicer, full_name))
+    return found
+
+
+async def create_server(
+    address: str, database: Database, *, services: Sequence[Registration] | None = None
+) -> tuple[grpc.aio.Server, int]:
+    """A started-later server bound to `address` (port 0 picks one); returns it and its port."""
+    server = grpc.aio.server()
+    wanted = list(services) if services is not None else registrations(database)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for add, servicer, full_name in wanted:
+        add(servicer, server)
+        await health_servicer.set(full_name, health_pb2.HealthCheckResponse.SERVING)
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    names = [full_name for _, _, full_name in wanted]
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME],
+        server,
+    )
+    port = server.add_insecure_port(address)
+    return server, port

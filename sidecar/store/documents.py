@@ -1,0 +1,59 @@
+"""OCPI objects owned by our parties (locations, tariffs), kept as their encoded JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sidecar.store.dialect import upsert
+
+
+async def get_document(
+    connection: AsyncConnection, table: Table, country_code: str, party_id: str, object_id: str
+) -> bytes | None:
+    """The stored JSON of one object, or None."""
+    row = (
+        await connection.execute(
+            select(table.c.document).where(
+                table.c.country_code == country_code.upper(),
+                table.c.party_id == party_id.upper(),
+                table.c.object_id == object_id,
+            )
+        )
+    ).first()
+    return bytes(row.document) if row is not None else None
+
+
+async def put_document(
+    connection: AsyncConnection,
+    table: Table,
+    *,
+    country_code: str,
+    party_id: str,
+    object_id: str,
+    document: bytes,
+    last_updated: datetime,
+    only_new: bool = False,
+    **columns: Any,
+) -> bool:
+    """Insert or replace one object; with `only_new`, keep an existing one. True if written."""
+    values = {
+        "country_code": country_code.upper(),
+        "party_id": party_id.upper(),
+        "object_id": object_id,
+        "document": document,
+        "last_updated": last_updated,
+        **columns,
+    }
+    keys = ["country_code", "party_id", "object_id"]
+    statement = upsert(connection, table).values(**values)
+    if only_new:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    else:
+        changed = {k: v for k, v in values.items() if k not in keys}
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=changed)
+    result = await connection.execute(statement)
+    return bool(result.rowcount)

@@ -1,0 +1,64 @@
+"""Schema migrations: numbered steps, applied in order, each once, recorded in schema_migrations.
+
+A step receives a synchronous connection inside the upgrade transaction. Steps that create
+tables name the tables they create, so that a fresh database and an old one end up the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, inspect, select, text
+
+from sidecar.ocpi.types import now
+from sidecar.store import tables
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step."""
+
+    version: int
+    name: str
+    upgrade: Callable[[Connection], None]
+
+
+def _create(*names: str) -> Callable[[Connection], None]:
+    def upgrade(connection: Connection) -> None:
+        wanted = [tables.metadata.tables[name] for name in names]
+        tables.metadata.create_all(connection, tables=wanted)
+
+    return upgrade
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "parties, partners, tokens A, locations, tariffs",
+              _create("parties", "partners", "registration_tokens", "locations", "tariffs")),
+)
+
+
+def pending(connection: Connection) -> list[Migration]:
+    """The migrations not applied yet on this database."""
+    if not inspect(connection).has_table("schema_migrations"):
+        return list(MIGRATIONS)
+    done = set(connection.scalars(select(tables.schema_migrations.c.version)))
+    return [step for step in MIGRATIONS if step.version not in done]
+
+
+def upgrade(connection: Connection) -> list[Migration]:
+    """Apply every pending migration; returns what was applied."""
+    if connection.dialect.name == "postgresql":
+        # Replicas starting together: one migrates, the others wait here and find nothing to do.
+        connection.execute(text("SELECT pg_advisory_xact_lock(7291835)"))
+    tables.metadata.create_all(connection, tables=[tables.schema_migrations])
+    applied = []
+    for step in pending(connection):
+        step.upgrade(connection)
+        connection.execute(
+            tables.schema_migrations.insert().values(
+                version=step.version, name=step.name, applied_at=now()
+            )
+        )
+        applied.append(step)
+    return applied

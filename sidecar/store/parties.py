@@ -1,0 +1,54 @@
+"""The CPO parties this sidecar operates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sidecar.ocpi.types import now
+from sidecar.store import tables
+from sidecar.store.dialect import upsert
+
+_t = tables.parties
+
+
+@dataclass(frozen=True)
+class Party:
+    """One of our parties, with its BusinessDetails as JSON."""
+
+    country_code: str
+    party_id: str
+    role: str
+    business_details: dict[str, Any]
+
+
+async def list_parties(connection: AsyncConnection) -> list[Party]:
+    """All our parties, in the order they were added."""
+    rows = await connection.execute(select(_t).order_by(_t.c.id))
+    return [Party(r.country_code, r.party_id, r.role, dict(r.business_details)) for r in rows]
+
+
+async def upsert_party(
+    connection: AsyncConnection,
+    country_code: str,
+    party_id: str,
+    business_details: dict[str, Any],
+    role: str = "CPO",
+) -> None:
+    """Add a party, or replace its business details."""
+    statement = upsert(connection, _t).values(
+        country_code=country_code.upper(),
+        party_id=party_id.upper(),
+        role=role,
+        business_details=business_details,
+        created_at=now(),
+    )
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["country_code", "party_id", "role"],
+            set_={"business_details": business_details},
+        )
+    )

@@ -1,0 +1,178 @@
+"""Roaming partners, the tokens they call us with, and the registration tokens (A) we issue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sidecar.ocpi.types import now
+from sidecar.store import tables
+from sidecar.store.secrets import new_token, token_hash
+
+PENDING = "PENDING"
+REGISTERED = "REGISTERED"
+UNREGISTERED = "UNREGISTERED"
+
+_t = tables.partners
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A partner platform as stored (never carries the token it calls us with)."""
+
+    id: int
+    status: str
+    versions_url: str
+    version: str | None
+    endpoints: list[dict[str, str]]
+    roles: list[dict[str, Any]]
+    outbound_token: str | None
+    outbound_token_base64: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def endpoint(self, identifier: str, role: str | None = None) -> str | None:
+        """URL of the partner's module endpoint, preferring the given interface role."""
+        found = [e for e in self.endpoints if e["identifier"] == identifier]
+        for entry in found:
+            if role is None or entry.get("role") == role:
+                return entry["url"]
+        return found[0]["url"] if found and identifier == "credentials" else None
+
+    def has_party(self, country_code: str, party_id: str) -> bool:
+        """Whether the partner declared this party (CiString: compared case-insensitively)."""
+        return any(
+            r["country_code"].upper() == country_code.upper()
+            and r["party_id"].upper() == party_id.upper()
+            for r in self.roles
+        )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a presented token belongs to: a registration token A, or a partner."""
+
+    registration_id: int | None = None
+    partner: Partner | None = None
+    # True when the partner used the token of a rotation still in progress.
+    pending_token: bool = False
+
+
+def _partner(row: Row[Any]) -> Partner:
+    return Partner(
+        id=row.id,
+        status=row.status,
+        versions_url=row.versions_url,
+        version=row.version,
+        endpoints=list(row.endpoints or []),
+        roles=list(row.roles or []),
+        outbound_token=row.outbound_token,
+        outbound_token_base64=row.outbound_token_base64,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def create_registration_token(connection: AsyncConnection) -> str:
+    """Issue a CREDENTIALS_TOKEN_A; only its hash is stored, the token is returned once."""
+    token = new_token()
+    await connection.execute(
+        tables.registration_tokens.insert().values(token_hash=token_hash(token), created_at=now())
+    )
+    return token
+
+
+async def find_caller(connection: AsyncConnection, digest: bytes) -> Caller | None:
+    """Resolve the SHA-256 of a presented token to its owner, or None when nobody has it."""
+    partner_row = (
+        await connection.execute(
+            select(_t, (_t.c.pending_token_hash == digest).label("via_pending")).where(
+                or_(_t.c.inbound_token_hash == digest, _t.c.pending_token_hash == digest),
+                _t.c.status != UNREGISTERED,
+            )
+        )
+    ).first()
+    if partner_row is not None:
+        return Caller(partner=_partner(partner_row), pending_token=bool(partner_row.via_pending))
+    registration_id = (
+        await connection.execute(
+            select(tables.registration_tokens.c.id).where(
+                tables.registration_tokens.c.token_hash == digest,
+                tables.registration_tokens.c.used_at.is_(None),
+            )
+        )
+    ).scalar()
+    return Caller(registration_id=registration_id) if registration_id is not None else None
+
+
+async def use_registration_token(
+    connection: AsyncConnection, registration_id: int, partner_id: int
+) -> bool:
+    """Spend token A for this partner; False when it was spent meanwhile (a concurrent POST)."""
+    result = await connection.execute(
+        update(tables.registration_tokens)
+        .where(
+            tables.registration_tokens.c.id == registration_id,
+            tables.registration_tokens.c.used_at.is_(None),
+        )
+        .values(used_at=now(), partner_id=partner_id)
+    )
+    return result.rowcount == 1
+
+
+async def insert_partner(connection: AsyncConnection, **values: Any) -> int:
+    """Store a new partner; returns its id."""
+    stamp = now()
+    result = await connection.execute(
+        _t.insert().values(created_at=stamp, updated_at=stamp, **values).returning(_t.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def update_partner(connection: AsyncConnection, partner_id: int, **values: Any) -> None:
+    """Change stored fields of a partner."""
+    await connection.execute(
+        update(_t).where(_t.c.id == partner_id).values(updated_at=now(), **values)
+    )
+
+
+async def delete_partner(connection: AsyncConnection, partner_id: int) -> None:
+    """Forget a partner whose registration never completed."""
+    await connection.execute(delete(_t).where(_t.c.id == partner_id))
+
+
+async def get_partner(connection: AsyncConnection, partner_id: int) -> Partner | None:
+    """One partner by id."""
+    row = (await connection.execute(select(_t).where(_t.c.id == partner_id))).first()
+    return _partner(row) if row is not None else None
+
+
+async def list_partners(
+    connection: AsyncConnection, *, status: str | None = None
+) -> list[Partner]:
+    """Every partner (optionally of one status), oldest first."""
+    query = select(_t).order_by(_t.c.id)
+    if status is not None:
+        query = query.where(_t.c.status == status)
+    return [_partner(row) for row in await connection.execute(query)]
+
+
+async def registered_with_roles(
+    connection: AsyncConnection, roles: list[dict[str, Any]], *, exclude: int | None = None
+) -> Partner | None:
+    """A registered partner that already declared one of these roles, if any."""
+    for partner in await list_partners(connection, status=REGISTERED):
+        if partner.id == exclude:
+            continue
+        if {_role_key(r) for r in partner.roles} & {_role_key(r) for r in roles}:
+            return partner
+    return None
+
+
+def _role_key(role: dict[str, Any]) -> tuple[str, str, str]:
+    return role["role"], role["country_code"].upper(), role["party_id"].upper()
+

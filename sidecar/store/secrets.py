@@ -1,0 +1,22 @@
+"""Tokens we issue: random, stored as SHA-256, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_token() -> str:
+    """A fresh credentials token: 32 random bytes, URL-safe text (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> bytes:
+    """The stored form of a token we issued."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def same_hash(stored: bytes | None, candidate: bytes) -> bool:
+    """Constant-time comparison of two token hashes."""
+    return stored is not None and hmac.compare_digest(stored, candidate)

@@ -1,0 +1,107 @@
+"""The tables: OCPI documents as validated JSON plus the columns we query by."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Applied migrations (see sidecar/store/migrations).
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+# The CPO parties this sidecar operates; all of them go into every credentials object.
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("role", String(8), nullable=False, default="CPO"),
+    # BusinessDetails as stored JSON (name, website, logo).
+    Column("business_details", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("country_code", "party_id", "role", name="uq_parties_party"),
+)
+
+# Registration tokens (CREDENTIALS_TOKEN_A) we issued; stored as SHA-256 only.
+registration_tokens = Table(
+    "registration_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("partner_id", Integer, ForeignKey("partners.id"), nullable=True),
+)
+
+# Roaming partners (eMSP platforms). One row per platform, whichever side started.
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # PENDING (we are registering), REGISTERED, UNREGISTERED.
+    Column("status", String(16), nullable=False),
+    Column("versions_url", String(255), nullable=False),
+    Column("version", String(10), nullable=True),
+    # [{"identifier", "role", "url"}] of the chosen version.
+    Column("endpoints", JSON, nullable=False),
+    # [{"role", "country_code", "party_id", "business_details"}] the partner declared.
+    Column("roles", JSON, nullable=False),
+    # The token we send when calling the partner (theirs to check, so kept as given).
+    Column("outbound_token", String(64), nullable=True),
+    # False for old peers that want the token unencoded in the Authorization header.
+    Column("outbound_token_base64", Boolean, nullable=False, default=True),
+    # SHA-256 of the token the partner uses to call us; never stored in clear.
+    Column("inbound_token_hash", LargeBinary(32), nullable=True, unique=True),
+    # A second accepted token while we rotate credentials (between our PUT and its answer).
+    Column("pending_token_hash", LargeBinary(32), nullable=True, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+Index("ix_partners_status", partners.c.status)
+
+
+def _document_table(name: str, object_id_length: int) -> Table:
+    """An OCPI object owned by one of our parties: its JSON bytes plus the columns we query by."""
+    table = Table(
+        name,
+        metadata,
+        Column("pk", Integer, primary_key=True, autoincrement=True),
+        Column("country_code", String(2), nullable=False),
+        Column("party_id", String(3), nullable=False),
+        Column("object_id", String(object_id_length), nullable=False),
+        # The object exactly as served and pushed (validated, encoded once at write time).
+        Column("document", LargeBinary, nullable=False),
+        Column("last_updated", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("country_code", "party_id", "object_id", name=f"uq_{name}_object"),
+    )
+    Index(f"ix_{name}_last_updated", table.c.last_updated, table.c.pk)
+    return table
+
+
+locations = _document_table("locations", 36)
+locations.append_column(Column("publish", Boolean, nullable=False, default=True))
+# Parties allowed to see an unpublished location: [{"uid", "type", "visual_number", ...}].
+locations.append_column(Column("publish_allowed_to", JSON, nullable=True))
+
+tariffs = _document_table("tariffs", 36)
