@@ -38,7 +38,7 @@ def _path_of(error: msgspec.ValidationError) -> tuple[str, str]:
 def decode(data: bytes | str, type_: type[T]) -> T:
     """Decode JSON into `type_`; raise InvalidField naming the JSON path of the first fault."""
     try:
-        return _decoder(type_).decode(data)  # type: ignore[no-any-return]
+        return _decoder(type_).decode(data)  # type: ignore[no-any-return, arg-type]
     except msgspec.ValidationError as error:
         path, reason = _path_of(error)
         raise InvalidField(path, reason) from None

@@ -10,7 +10,7 @@ from sidecar.ocpi.enums import Role
 from sidecar.ocpi.types import URL, BusinessDetails, CiString2, CiString3, Struct, Token
 
 
-class CredentialsRole(Struct):
+class CredentialsRole(Struct, frozen=True):
     """One role (party) a platform offers."""
 
     role: Role
@@ -19,7 +19,7 @@ class CredentialsRole(Struct):
     country_code: CiString2
 
 
-class Credentials(Struct):
+class Credentials(Struct, frozen=True):
     """The token the receiver of this object must use, the sender's versions URL, its roles."""
 
     token: Token

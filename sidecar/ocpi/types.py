@@ -46,18 +46,24 @@ class Struct(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fie
     """Base of every OCPI object: immutable, optional fields left out when unset."""
 
 
-class DisplayText(Struct):
+class DisplayText(Struct, frozen=True):
     """Text in one language."""
 
     language: String2
     text: String512
 
 
-class Price(Struct):
+class Price(Struct, frozen=True):
     """A price; amounts are decimals (never binary floats), written as JSON numbers."""
 
     excl_vat: Decimal
     incl_vat: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("excl_vat", "incl_vat"):
+            value = getattr(self, name)
+            if value is not None and not value.is_finite():
+                raise ValueError(f"{name} must be a finite number")
 
 
 def utc(value: datetime) -> datetime:
@@ -72,7 +78,7 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-class Image(Struct):
+class Image(Struct, frozen=True):
     """A reference to an image (mod_locations Image class)."""
 
     url: URL
@@ -83,9 +89,30 @@ class Image(Struct):
     height: Annotated[int, msgspec.Meta(ge=0, le=99999)] | None = None
 
 
-class BusinessDetails(Struct):
+class BusinessDetails(Struct, frozen=True):
     """Name, website and logo of a party (mod_locations BusinessDetails class)."""
 
     name: String100
     website: URL | None = None
     logo: Image | None = None
+
+
+CiString32 = Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[\x20-\x7e]*$")]
+String10 = Annotated[str, msgspec.Meta(max_length=10)]
+String16 = Annotated[str, msgspec.Meta(max_length=16)]
+
+# GeoLocation coordinates: decimal degrees as strings, with the spec's regexes anchored.
+Latitude = Annotated[str, msgspec.Meta(max_length=10, pattern=r"^-?[0-9]{1,2}\.[0-9]{5,7}$")]
+Longitude = Annotated[str, msgspec.Meta(max_length=11, pattern=r"^-?[0-9]{1,3}\.[0-9]{5,7}$")]
+
+# Local time of day "HH:MM" (RegularHours, TariffRestrictions) and local date "YYYY-MM-DD".
+HourMinute = Annotated[str, msgspec.Meta(max_length=5, pattern=r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$")]
+LocalDate = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=10, pattern=r"^([12][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+    ),
+]
+
+# int(1) day of the week, Monday 1 to Sunday 7 (RegularHours).
+Weekday = Annotated[int, msgspec.Meta(ge=1, le=7)]

@@ -10,14 +10,14 @@ from sidecar.ocpi.types import URL, Struct
 VERSION = "2.2.1"
 
 
-class Version(Struct):
+class Version(Struct, frozen=True):
     """One entry of the versions list."""
 
     version: str
     url: URL
 
 
-class Endpoint(Struct):
+class Endpoint(Struct, frozen=True):
     """One module endpoint of a version."""
 
     identifier: str
@@ -25,7 +25,7 @@ class Endpoint(Struct):
     url: URL
 
 
-class VersionDetails(Struct):
+class VersionDetails(Struct, frozen=True):
     """The endpoints of one version."""
 
     version: str

@@ -76,6 +76,12 @@ partners = Table(
     Column("pending_token_hash", LargeBinary(32), nullable=True, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Push health, per partner: backoff applies to all of its outbox entries.
+    Column("push_failures", Integer, nullable=False, default=0),
+    Column("push_failing_since", DateTime(timezone=True), nullable=True),
+    Column("push_backoff_until", DateTime(timezone=True), nullable=True),
+    Column("push_last_error", String(1000), nullable=True),
+    Column("push_last_success_at", DateTime(timezone=True), nullable=True),
 )
 
 Index("ix_partners_status", partners.c.status)
@@ -105,3 +111,71 @@ locations.append_column(Column("publish", Boolean, nullable=False, default=True)
 locations.append_column(Column("publish_allowed_to", JSON, nullable=True))
 
 tariffs = _document_table("tariffs", 36)
+# Per EVSE and connector: the OCPP status last reported and when, so that a late event never
+# overwrites a newer one. {"<evse_uid>": {"at": iso, "connectors": {"<id>": [status, iso]}}}
+locations.append_column(Column("statuses", JSON, nullable=True))
+
+# Tokens of the eMSPs (Tokens module, receiver side), per owning partner.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", Integer, ForeignKey("partners.id"), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("uid", String(36), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("contract_id", String(36), nullable=False),
+    Column("visual_number", String(64), nullable=True),
+    Column("issuer", String(64), nullable=False),
+    Column("group_id", String(36), nullable=True),
+    Column("valid", Boolean, nullable=False),
+    Column("whitelist", String(16), nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("country_code", "party_id", "uid", "type", name="uq_tokens_token"),
+)
+Index("ix_tokens_uid", tokens.c.uid)
+Index("ix_tokens_partner", tokens.c.partner_id)
+
+# What each partner must see next, one row per (partner, object): converge, don't replay.
+# `action` PUT sends the current object, PATCH sends the current values of `targets`
+# (";"-separated sub-objects, e.g. EVSE uids), DELETE removes it at the partner.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", Integer, ForeignKey("partners.id"), nullable=False),
+    Column("module", String(16), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("object_id", String(36), nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("targets", String, nullable=False, default=""),
+    # Bumped by every change merged in; an acknowledgement only removes the generation it sent.
+    Column("generation", Integer, nullable=False, default=1),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("partner_id", "module", "country_code", "party_id", "object_id",
+                     name="uq_outbox_object"),
+)
+Index("ix_outbox_due", outbox.c.partner_id, outbox.c.next_attempt_at)
+
+# Every delivery attempt, for the push-status view and for operators.
+push_attempts = Table(
+    "push_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", Integer, ForeignKey("partners.id"), nullable=False),
+    Column("module", String(16), nullable=False),
+    Column("object_id", String(36), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("http_status", Integer, nullable=True),
+    Column("ocpi_status", Integer, nullable=True),
+    Column("error", String(1000), nullable=True),
+)
+Index("ix_push_attempts_partner", push_attempts.c.partner_id, push_attempts.c.id)

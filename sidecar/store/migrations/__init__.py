@@ -33,8 +33,9 @@ def _create(*names: str) -> Callable[[Connection], None]:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "parties, partners, tokens A, locations, tariffs",
-              _create("parties", "partners", "registration_tokens", "locations", "tariffs")),
+    Migration(1, "parties, partners, tokens A, locations, tariffs, tokens, outbox",
+              _create("parties", "partners", "registration_tokens", "locations", "tariffs",
+                      "tokens", "outbox", "push_attempts")),
 )
 
 

@@ -1,0 +1,89 @@
+"""The real `ocpi-sidecar serve` on free ports: OCPI versions answer, gRPC health SERVING."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+LISTENING = re.compile(r"OCPI on http://(?P<http>\S+) .* gRPC on (?P<grpc>\S+)")
+
+
+def _read_until_listening(process: subprocess.Popen[str], deadline: float) -> re.Match[str]:
+    assert process.stderr is not None
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        found = LISTENING.search(line)
+        if found:
+            return found
+    raise AssertionError("serve did not report its ports:\n" + "".join(seen))
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+    """`ocpi-sidecar serve` in a fresh directory, on ports the kernel picks."""
+    env = {**os.environ, "OCPI_SIDECAR_ADMIN_KEY": "e2e-admin-key"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
+         "--grpc", "127.0.0.1:0"],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        found = _read_until_listening(process, time.monotonic() + 30)
+        yield process, found["http"], found["grpc"]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def test_serve_answers_versions_and_health(
+    served: tuple[subprocess.Popen[str], str, str], tmp_path: Path
+) -> None:
+    process, http_address, grpc_address = served
+    admin = {"Authorization": "Bearer e2e-admin-key"}
+    with httpx.Client(base_url=f"http://{http_address}", timeout=10) as client:
+        assert client.get("/ocpi/versions").status_code == 401
+        created = client.post("/admin/credentials-token-a", headers=admin)
+        assert created.status_code == 201
+        token = base64.b64encode(created.json()["token"].encode()).decode()
+        versions = client.get("/ocpi/versions", headers={"Authorization": f"Token {token}"})
+    assert versions.status_code == 200
+    assert versions.json()["data"] == [
+        {"version": "2.2.1", "url": f"http://{http_address}/ocpi/cpo/2.2.1"}]
+    with grpc.insecure_channel(grpc_address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        located = health.Check(
+            health_pb2.HealthCheckRequest(service="ocpi_sidecar.v1.LocationService"), timeout=10)
+        assert located.status == health_pb2.HealthCheckResponse.SERVING
+    # The embedded default: one SQLite file under var/ of the working directory.
+    assert (tmp_path / "var" / "ocpi-sidecar.db").exists()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+
+
+def test_db_seed_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'seeded.db'}"
+    command = [sys.executable, "-m", "sidecar", "db", "seed", "--database", url]
+    first = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path)
+    second = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert first.stdout.splitlines() == [
+        "added: party NL/SDC", "added: location LOC1", "added: tariff TARIFF1"]
+    assert second.stdout.strip() == "nothing to do: up to date"
