@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,7 +16,10 @@ from gateway.services import services_of
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.types import URL, BusinessDetails, CiString2, CiString3, Token, utc
+from sidecar.store import locations as location_store
+from sidecar.store import outbox, publishing, tables
 from sidecar.store import partners as store
+from sidecar.store.audience import location_audience, registered_partners
 from sidecar.store.parties import list_parties, upsert_party
 
 
@@ -191,3 +195,97 @@ async def put_party(request: Request) -> Response:
                            codec.to_builtins(wanted.business_details))
     return admin_json({"country_code": country_code.upper(), "party_id": party_id.upper(),
                        "business_details": wanted.business_details})
+
+
+class PushRequest(msgspec.Struct, frozen=True):
+    """POST /admin/push: push one object (or the whole module) to one partner (or all) now."""
+
+    module: Literal["locations", "tariffs"]
+    id: str | None = None
+    partner: int | None = None
+
+
+async def _owner(request: Request, table: Any, object_id: str) -> tuple[str, str]:
+    """The (country_code, party_id) of an object id, narrowed by ?country_code=&party_id=."""
+    query = select(table.c.country_code, table.c.party_id).where(table.c.object_id == object_id)
+    for name in ("country_code", "party_id"):
+        if request.query_params.get(name):
+            query = query.where(table.c[name] == request.query_params[name].upper())
+    async with services_of(request).database.read() as connection:
+        owners = [(r.country_code, r.party_id) for r in await connection.execute(query)]
+    if not owners:
+        raise AdminError(404, f"no {table.name[:-1]} {object_id!r}", "id")
+    if len(owners) > 1:
+        raise AdminError(409, f"{object_id!r} exists for several parties: add ?country_code="
+                         "&party_id=", "id")
+    return owners[0]
+
+
+async def _publish(request: Request, publish: bool) -> Response:
+    _check_key(request)
+    location_id = request.path_params["location_id"]
+    country_code, party_id = await _owner(request, tables.locations, location_id)
+    services = services_of(request)
+    async with services.database.write() as connection:
+        change = await location_store.set_publish(connection, country_code, party_id,
+                                                  location_id, publish)
+        if change is not None:
+            await publishing.location_changed(connection, change)
+    services.wakeup.notify()
+    return admin_json({"country_code": country_code, "party_id": party_id, "id": location_id,
+                       "publish": publish, "changed": change is not None})
+
+
+async def publish_location(request: Request) -> Response:
+    """POST /admin/locations/{id}/publish."""
+    return await _publish(request, True)
+
+
+async def unpublish_location(request: Request) -> Response:
+    """POST /admin/locations/{id}/unpublish."""
+    return await _publish(request, False)
+
+
+async def push_now(request: Request) -> Response:
+    """POST /admin/push: queue a PUT of the object(s) for the partner(s) and deliver at once."""
+    _check_key(request)
+    wanted = await _body(request, PushRequest)
+    table = tables.locations if wanted.module == "locations" else tables.tariffs
+    services = services_of(request)
+    if wanted.partner is not None:
+        async with services.database.read() as connection:
+            partner = await store.get_partner(connection, wanted.partner)
+        if partner is None or partner.status != store.REGISTERED:
+            raise AdminError(404, "no such registered partner", "partner")
+    query = select(table)
+    if wanted.id is not None:
+        country_code, party_id = await _owner(request, table, wanted.id)
+        query = query.where(table.c.object_id == wanted.id, table.c.country_code == country_code,
+                            table.c.party_id == party_id)
+    queued = 0
+    async with services.database.write() as connection:
+        for row in await connection.execute(query):
+            if wanted.module == "locations":
+                audience = await location_audience(connection, row.publish,
+                                                   row.publish_allowed_to, False)
+            else:
+                audience = await registered_partners(connection)
+            if wanted.partner is not None:
+                audience = [p for p in audience if p == wanted.partner]
+            await outbox.enqueue(connection, audience, wanted.module, row.country_code,
+                                 row.party_id, row.object_id, outbox.PUT)
+            queued += len(audience)
+    services.wakeup.notify()
+    return admin_json({"queued": queued}, 202)
+
+
+async def push_status(request: Request) -> Response:
+    """GET /admin/partners/{id}/push-status: pending, failing since, last error, last success."""
+    _check_key(request)
+    partner = await _partner(request)
+    async with services_of(request).database.read() as connection:
+        status = await outbox.push_status(connection, partner.id)
+    for key in ("failing_since", "retry_at", "last_success"):
+        if status[key] is not None:
+            status[key] = utc(status[key])
+    return admin_json({"partner": partner.id, **status})

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway import admin, credentials, versions
+from gateway import admin, credentials, locations, tariffs, versions
 from gateway.admin import AdminError, admin_error_response
 from gateway.client import OCPIClient
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
@@ -21,6 +21,7 @@ from gateway.transport import Authenticator, RequestIds, error_response
 from sidecar.errors import InvalidField, MalformedJson
 from sidecar.settings import Settings
 from sidecar.store.engine import Database
+from sidecar.store.outbox import Wakeup
 
 log = logging.getLogger("ocpi_sidecar.gateway")
 
@@ -37,12 +38,26 @@ def routes() -> list[BaseRoute]:
         Route(f"{ocpi}/credentials", credentials.post_credentials, methods=["POST"]),
         Route(f"{ocpi}/credentials", credentials.put_credentials, methods=["PUT"]),
         Route(f"{ocpi}/credentials", credentials.delete_credentials, methods=["DELETE"]),
+        Route(f"{ocpi}/locations", locations.get_locations, methods=["GET"]),
+        Route(f"{ocpi}/locations/{{location_id}}", locations.get_location, methods=["GET"]),
+        Route(f"{ocpi}/locations/{{location_id}}/{{evse_uid}}", locations.get_evse,
+              methods=["GET"]),
+        Route(f"{ocpi}/locations/{{location_id}}/{{evse_uid}}/{{connector_id}}",
+              locations.get_connector, methods=["GET"]),
+        Route(f"{ocpi}/tariffs", tariffs.get_tariffs, methods=["GET"]),
         Route(f"{ADMIN}/credentials-token-a", admin.create_token_a, methods=["POST"]),
         Route(f"{ADMIN}/partners", admin.list_all_partners, methods=["GET"]),
         Route(f"{ADMIN}/partners", admin.register_partner, methods=["POST"]),
         Route(f"{ADMIN}/partners/{{partner_id}}", admin.show_partner, methods=["GET"]),
         Route(f"{ADMIN}/partners/{{partner_id}}", admin.unregister_partner, methods=["DELETE"]),
         Route(f"{ADMIN}/partners/{{partner_id}}/rotate", admin.rotate_partner, methods=["POST"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}/push-status", admin.push_status,
+              methods=["GET"]),
+        Route(f"{ADMIN}/locations/{{location_id}}/publish", admin.publish_location,
+              methods=["POST"]),
+        Route(f"{ADMIN}/locations/{{location_id}}/unpublish", admin.unpublish_location,
+              methods=["POST"]),
+        Route(f"{ADMIN}/push", admin.push_now, methods=["POST"]),
         Route(f"{ADMIN}/parties", admin.list_our_parties, methods=["GET"]),
         Route(f"{ADMIN}/parties/{{country_code}}/{{party_id}}", admin.put_party,
               methods=["PUT"]),
@@ -93,7 +108,11 @@ async def _unexpected(request: Request, error: Exception) -> Response:
 
 
 def create_app(
-    settings: Settings, database: Database, client: OCPIClient, auth: Authenticator | None = None
+    settings: Settings,
+    database: Database,
+    client: OCPIClient,
+    wakeup: Wakeup | None = None,
+    auth: Authenticator | None = None,
 ) -> Starlette:
     """The OCPI and admin HTTP app over the given database and outbound client."""
     auth = auth or Authenticator(database)
@@ -114,5 +133,6 @@ def create_app(
         client=client,
         auth=auth,
         registry=Registry(settings, database, client, auth),
+        wakeup=wakeup or Wakeup(),
     )
     return app

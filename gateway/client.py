@@ -44,6 +44,12 @@ class Reply:
     headers: httpx.Headers
 
 
+def outbound_http(*, timeout: float = 10.0) -> httpx.AsyncClient:
+    """The one outbound HTTP client of a process: keep-alive pools, bounded waits."""
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
+    return httpx.AsyncClient(timeout=timeout, limits=limits)
+
+
 def authorization(token: str, *, encode: bool = True) -> str:
     """The Authorization header value for a token (Base64 unless the peer wants it raw)."""
     value = base64.b64encode(token.encode()).decode() if encode else token

@@ -157,10 +157,12 @@ class PushWorker:
                 await self._sync_lanes(stop)
                 await _wait(self._changed, self.poll)
         finally:
-            for lane in self.lanes.values():
-                lane.event.set()
-            await asyncio.gather(*(lane.task for lane in self.lanes.values() if lane.task),
-                                 return_exceptions=True)
+            # A lane waiting on a hung partner must not hold up the stop: its claimed
+            # entries become due again when their lease ends.
+            tasks = [lane.task for lane in self.lanes.values() if lane.task]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _sync_lanes(self, stop: asyncio.Event) -> None:
         async with self.database.read() as connection:

@@ -11,6 +11,7 @@ from gateway.registration import Registry
 from gateway.transport import Authenticator
 from sidecar.settings import Settings
 from sidecar.store.engine import Database
+from sidecar.store.outbox import Wakeup
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Services:
     client: OCPIClient
     auth: Authenticator
     registry: Registry
+    # Tells the push worker that the outbox has news (after a commit).
+    wakeup: Wakeup
 
 
 def services_of(request: Request) -> Services:

@@ -13,6 +13,8 @@ from sidecar.ocpi.versions import VERSION, Endpoint, Version, VersionDetails
 # The modules this gateway serves and the interface role it plays in each.
 MODULES: tuple[tuple[ModuleID, InterfaceRole], ...] = (
     (ModuleID.CREDENTIALS, InterfaceRole.SENDER),
+    (ModuleID.LOCATIONS, InterfaceRole.SENDER),
+    (ModuleID.TARIFFS, InterfaceRole.SENDER),
 )
 
 

@@ -14,15 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
 from gateway.app import create_app
-from gateway.client import OCPIClient
+from gateway.client import OCPIClient, outbound_http
+from gateway.push import PushWorker
 from sidecar.settings import Secret, Settings
 from sidecar.store import migrations, schema, seed
 from sidecar.store.engine import Database
+from sidecar.store.outbox import Wakeup
 from sidecar.store.parties import list_parties
 
 log = logging.getLogger("ocpi_sidecar")
@@ -103,21 +104,26 @@ async def serve(
     # Hypercorn takes the descriptor over and closes it when it stops.
     config.bind = [f"fd://{sock.detach()}"]
     config.accesslog = None
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    wakeup = Wakeup()
     try:
-        async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
-            app = create_app(settings, database, OCPIClient(http))
-            grpc_server, grpc_port = await create_server(settings.grpc, database)
+        async with outbound_http() as http:
+            client = OCPIClient(http)
+            app = create_app(settings, database, client, wakeup)
+            worker = PushWorker(database, client)
+            wakeup.subscribe(worker.wake)
+            grpc_server, grpc_port = await create_server(settings.grpc, database, wakeup)
             await grpc_server.start()
             http_task = asyncio.create_task(
                 hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
             )
+            push_task = asyncio.create_task(worker.run(stop))
             await _announce(settings, database, grpc_port)
             if on_ready is not None:
                 on_ready(http_port, grpc_port)
             await stop.wait()
             await grpc_server.stop(grace=5)
             await http_task
+            await push_task
     finally:
         await database.dispose()
 

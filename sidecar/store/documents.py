@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.store.dialect import upsert
@@ -57,3 +57,35 @@ async def put_document(
         statement = statement.on_conflict_do_update(index_elements=keys, set_=changed)
     result = await connection.execute(statement)
     return bool(result.rowcount)
+
+
+async def list_documents(
+    connection: AsyncConnection,
+    table: Table,
+    *,
+    offset: int,
+    limit: int,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    where: Any = None,
+) -> tuple[int, list[bytes]]:
+    """A page of stored JSON, oldest change first, and the total matching count.
+
+    Primary keys of the page are found on the (last_updated, pk) index alone, so that a
+    deep offset walks index entries only; the documents are then read by primary key.
+    """
+    conditions = [] if where is None else [where]
+    if date_from is not None:
+        conditions.append(table.c.last_updated >= date_from)
+    if date_to is not None:
+        conditions.append(table.c.last_updated < date_to)
+    total = await connection.scalar(select(func.count()).select_from(table).where(*conditions))
+    keys = (
+        select(table.c.pk).where(*conditions)
+        .order_by(table.c.last_updated, table.c.pk).offset(offset).limit(limit)
+    )
+    rows = await connection.execute(
+        select(table.c.document).where(table.c.pk.in_(keys.scalar_subquery()))
+        .order_by(table.c.last_updated, table.c.pk)
+    )
+    return int(total or 0), [bytes(row.document) for row in rows]

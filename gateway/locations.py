@@ -1,0 +1,83 @@
+"""Locations module, Sender interface: GET list, one location, one EVSE, one connector."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from sqlalchemy import or_, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.errors import UnknownLocation
+from gateway.modules import ModuleRequest, list_response, module_request, party_filter
+from gateway.transport import ocpi_response, raw
+from sidecar.ocpi import codec
+from sidecar.ocpi.locations import Location
+from sidecar.store import tables
+from sidecar.store.audience import unpublished_visible_to
+
+_t = tables.locations
+
+
+async def _visible(module: ModuleRequest) -> object:
+    async with module.services.database.read() as connection:
+        allowed = await unpublished_visible_to(connection, module.partner.id)
+    return or_(_t.c.publish.is_(True), _t.c.pk.in_(allowed)) if allowed else _t.c.publish.is_(True)
+
+
+async def get_locations(request: Request) -> Response:
+    """GET /locations: the locations the caller may see, paginated."""
+    module = await module_request(request)
+    return await list_response(request, module, _t, await _visible(module))
+
+
+async def _location(request: Request, module: ModuleRequest) -> bytes:
+    location_id = request.path_params["location_id"]
+    conditions = [_t.c.object_id == location_id, await _visible(module)]
+    party = party_filter(_t, module.party)
+    if party is not None:
+        conditions.append(party)
+    async with module.services.database.read() as connection:
+        document = await connection.scalar(
+            select(_t.c.document).where(*conditions).order_by(_t.c.pk).limit(1))
+    if document is None:
+        raise_unknown(f"no location {location_id!r}")
+    return bytes(document)
+
+
+def raise_unknown(message: str) -> NoReturn:
+    """2003 with HTTP 404, the answer for any missing location, EVSE or connector."""
+    error = UnknownLocation(message)
+    error.http_status = 404
+    raise error
+
+
+async def get_location(request: Request) -> Response:
+    """GET /locations/{location_id}."""
+    module = await module_request(request)
+    return ocpi_response(raw(await _location(request, module)), headers=module.reply_headers)
+
+
+async def get_evse(request: Request) -> Response:
+    """GET /locations/{location_id}/{evse_uid}."""
+    module = await module_request(request)
+    location = codec.decode(await _location(request, module), Location)
+    uid = request.path_params["evse_uid"]
+    for evse in location.evses or []:
+        if evse.uid == uid:
+            return ocpi_response(evse, headers=module.reply_headers)
+    raise_unknown(f"no EVSE {uid!r} at location {location.id!r}")
+
+
+async def get_connector(request: Request) -> Response:
+    """GET /locations/{location_id}/{evse_uid}/{connector_id}."""
+    module = await module_request(request)
+    location = codec.decode(await _location(request, module), Location)
+    uid = request.path_params["evse_uid"]
+    connector_id = request.path_params["connector_id"]
+    for evse in location.evses or []:
+        if evse.uid == uid:
+            for connector in evse.connectors:
+                if connector.id == connector_id:
+                    return ocpi_response(connector, headers=module.reply_headers)
+    raise_unknown(f"no connector {connector_id!r} on EVSE {uid!r}")

@@ -1,0 +1,69 @@
+"""What every functional-module handler does first, and the Sender list response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, and_
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.errors import Unauthorized
+from gateway.pagination import page_headers, page_request
+from gateway.services import Services, services_of
+from gateway.transport import ocpi_response, raw, routing_parties
+from sidecar.store.documents import list_documents
+from sidecar.store.parties import list_parties
+from sidecar.store.partners import REGISTERED, Partner
+
+
+@dataclass(frozen=True)
+class ModuleRequest:
+    """An authenticated functional-module request: who calls, which of our parties it means."""
+
+    services: Services
+    partner: Partner
+    # The OCPI-to party when the request named one, else None (all our parties).
+    party: tuple[str, str] | None
+    reply_headers: dict[str, str]
+
+
+async def module_request(request: Request) -> ModuleRequest:
+    """Authenticate a registered partner and check the routing headers (401 / 2001)."""
+    services = services_of(request)
+    caller, _ = await services.auth.authenticate(request)
+    partner = caller.partner
+    if partner is None or partner.status != REGISTERED:
+        raise Unauthorized("a registration token only opens versions and credentials")
+    async with services.database.read() as connection:
+        ours = [(p.country_code, p.party_id) for p in await list_parties(connection)]
+    headers = routing_parties(request, caller, ours)
+    to_cc = request.headers.get("ocpi-to-country-code")
+    to_pid = request.headers.get("ocpi-to-party-id")
+    party = (to_cc.upper(), to_pid.upper()) if to_cc and to_pid else None
+    return ModuleRequest(services, partner, party, headers)
+
+
+def party_filter(table: Table, party: tuple[str, str] | None) -> Any:
+    """SQL condition limiting a document table to one of our parties (or none)."""
+    if party is None:
+        return None
+    return and_(table.c.country_code == party[0], table.c.party_id == party[1])
+
+
+async def list_response(
+    request: Request, module: ModuleRequest, table: Table, where: Any
+) -> Response:
+    """A paginated Sender GET list of stored documents (headers per transport rules)."""
+    settings = module.services.settings
+    page = page_request(request, settings.page_limit)
+    conditions = [c for c in (where, party_filter(table, module.party)) if c is not None]
+    async with module.services.database.read() as connection:
+        total, documents = await list_documents(
+            connection, table, offset=page.offset, limit=page.limit, date_from=page.date_from,
+            date_to=page.date_to, where=and_(*conditions) if conditions else None)
+    headers = page_headers(request, settings.base_url, page, len(documents), total,
+                           settings.page_limit)
+    return ocpi_response([raw(d) for d in documents], headers={**headers, **module.reply_headers})
+

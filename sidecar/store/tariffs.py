@@ -1,0 +1,48 @@
+"""Tariffs from the core (a payment module): stored as documents; deletion removes them."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sidecar.ocpi import codec
+from sidecar.ocpi.tariffs import Tariff
+from sidecar.ocpi.types import now, utc
+from sidecar.store import tables
+from sidecar.store.documents import get_document, put_document
+
+_t = tables.tariffs
+
+
+async def get_tariff(
+    connection: AsyncConnection, country_code: str, party_id: str, tariff_id: str
+) -> Tariff | None:
+    """The stored tariff, or None."""
+    document = await get_document(connection, _t, country_code, party_id, tariff_id)
+    return codec.decode(document, Tariff) if document is not None else None
+
+
+async def upsert_tariff(connection: AsyncConnection, tariff: Tariff) -> Tariff | None:
+    """Create or replace a tariff, stamping last_updated; None when it is unchanged."""
+    old = await get_tariff(connection, tariff.country_code, tariff.party_id, tariff.id)
+    stamp = now()
+    if old is not None:
+        if msgspec.structs.replace(tariff, last_updated=old.last_updated) == old:
+            return None
+        stamp = max(stamp, utc(old.last_updated))
+    stored = msgspec.structs.replace(tariff, last_updated=stamp)
+    await put_document(connection, _t, country_code=stored.country_code,
+                       party_id=stored.party_id, object_id=stored.id,
+                       document=codec.encode(stored), last_updated=stamp)
+    return stored
+
+
+async def delete_tariff(
+    connection: AsyncConnection, country_code: str, party_id: str, tariff_id: str
+) -> bool:
+    """Remove a tariff; False when there was none."""
+    result = await connection.execute(
+        delete(_t).where(_t.c.country_code == country_code.upper(),
+                         _t.c.party_id == party_id.upper(), _t.c.object_id == tariff_id))
+    return bool(result.rowcount)
