@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import admin, credentials, locations, tariffs, versions
 from gateway.admin import AdminError, admin_error_response
+from gateway.cache import ReadCache
 from gateway.client import OCPIClient
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
 from gateway.registration import Registry
@@ -134,5 +135,9 @@ def create_app(
         auth=auth,
         registry=Registry(settings, database, client, auth),
         wakeup=wakeup or Wakeup(),
+        # One process owns an SQLite file: generations are exact. Replicas on PostgreSQL
+        # also let entries expire, after a second.
+        cache=ReadCache(database, size=settings.read_cache_size,
+                        ttl=None if database.is_sqlite else 1.0),
     )
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy import or_, select
 from starlette.requests import Request
@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from gateway.errors import UnknownLocation
 from gateway.modules import ModuleRequest, list_response, module_request, party_filter
-from gateway.transport import ocpi_response, raw
+from gateway.transport import ocpi_json_response, ocpi_response
 from sidecar.ocpi import codec
 from sidecar.ocpi.locations import Location
 from sidecar.store import tables
@@ -19,21 +19,35 @@ from sidecar.store.audience import unpublished_visible_to
 _t = tables.locations
 
 
-async def _visible(module: ModuleRequest) -> object:
-    async with module.services.database.read() as connection:
-        allowed = await unpublished_visible_to(connection, module.partner.id)
-    return or_(_t.c.publish.is_(True), _t.c.pk.in_(allowed)) if allowed else _t.c.publish.is_(True)
+VISIBILITY_TABLES = ("locations", "tokens")
+
+
+async def _allowed(module: ModuleRequest) -> tuple[int, ...]:
+    """Primary keys of the unpublished locations this partner may see (cached)."""
+    async def compute() -> tuple[int, ...]:
+        async with module.services.database.read() as connection:
+            return tuple(await unpublished_visible_to(connection, module.partner.id))
+
+    return await module.services.cache.get(("unpublished", module.partner.id),
+                                           VISIBILITY_TABLES, compute)
+
+
+def _visible(allowed: tuple[int, ...]) -> Any:
+    published = _t.c.publish == True  # noqa: E712 (SQL, and indexable unlike IS)
+    return or_(published, _t.c.pk.in_(allowed)) if allowed else published
 
 
 async def get_locations(request: Request) -> Response:
     """GET /locations: the locations the caller may see, paginated."""
     module = await module_request(request)
-    return await list_response(request, module, _t, await _visible(module))
+    allowed = await _allowed(module)
+    return await list_response(request, module, _t, lambda: _visible(allowed),
+                               scope=(allowed, ("tokens",)))
 
 
 async def _location(request: Request, module: ModuleRequest) -> bytes:
     location_id = request.path_params["location_id"]
-    conditions = [_t.c.object_id == location_id, await _visible(module)]
+    conditions = [_t.c.object_id == location_id, _visible(await _allowed(module))]
     party = party_filter(_t, module.party)
     if party is not None:
         conditions.append(party)
@@ -55,7 +69,7 @@ def raise_unknown(message: str) -> NoReturn:
 async def get_location(request: Request) -> Response:
     """GET /locations/{location_id}."""
     module = await module_request(request)
-    return ocpi_response(raw(await _location(request, module)), headers=module.reply_headers)
+    return ocpi_json_response(await _location(request, module), headers=module.reply_headers)
 
 
 async def get_evse(request: Request) -> Response:

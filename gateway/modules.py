@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from starlette.responses import Response
 from gateway.errors import Unauthorized
 from gateway.pagination import page_headers, page_request
 from gateway.services import Services, services_of
-from gateway.transport import ocpi_response, raw, routing_parties
+from gateway.transport import ocpi_json_response, routing_parties
 from sidecar.store.documents import list_documents
 from sidecar.store.parties import list_parties
 from sidecar.store.partners import REGISTERED, Partner
@@ -36,13 +37,18 @@ async def module_request(request: Request) -> ModuleRequest:
     partner = caller.partner
     if partner is None or partner.status != REGISTERED:
         raise Unauthorized("a registration token only opens versions and credentials")
-    async with services.database.read() as connection:
-        ours = [(p.country_code, p.party_id) for p in await list_parties(connection)]
+    ours = await services.cache.get("parties", ("parties",), lambda: our_parties(services))
     headers = routing_parties(request, caller, ours)
     to_cc = request.headers.get("ocpi-to-country-code")
     to_pid = request.headers.get("ocpi-to-party-id")
     party = (to_cc.upper(), to_pid.upper()) if to_cc and to_pid else None
     return ModuleRequest(services, partner, party, headers)
+
+
+async def our_parties(services: Services) -> list[tuple[str, str]]:
+    """(country_code, party_id) of every CPO party we operate."""
+    async with services.database.read() as connection:
+        return [(p.country_code, p.party_id) for p in await list_parties(connection)]
 
 
 def party_filter(table: Table, party: tuple[str, str] | None) -> Any:
@@ -53,17 +59,33 @@ def party_filter(table: Table, party: tuple[str, str] | None) -> Any:
 
 
 async def list_response(
-    request: Request, module: ModuleRequest, table: Table, where: Any
+    request: Request,
+    module: ModuleRequest,
+    table: Table,
+    where: Callable[[], Any] | None,
+    scope: tuple[Hashable, tuple[str, ...]] = (None, ()),
 ) -> Response:
-    """A paginated Sender GET list of stored documents (headers per transport rules)."""
+    """A paginated Sender GET list of stored documents (headers per transport rules).
+
+    `where()` builds the condition of what the caller may see; `scope` names it for the
+    cache (a hashable key and the tables it depends on besides `table`). A cached page
+    costs no SQL at all, not even building the statement.
+    """
     settings = module.services.settings
     page = page_request(request, settings.page_limit)
-    conditions = [c for c in (where, party_filter(table, module.party)) if c is not None]
-    async with module.services.database.read() as connection:
-        total, documents = await list_documents(
-            connection, table, offset=page.offset, limit=page.limit, date_from=page.date_from,
-            date_to=page.date_to, where=and_(*conditions) if conditions else None)
-    headers = page_headers(request, settings.base_url, page, len(documents), total,
-                           settings.page_limit)
-    return ocpi_response([raw(d) for d in documents], headers={**headers, **module.reply_headers})
 
+    async def compute() -> tuple[bytes, dict[str, str]]:
+        conditions = [c for c in (where() if where else None, party_filter(table, module.party))
+                      if c is not None]
+        async with module.services.database.read() as connection:
+            total, documents = await list_documents(
+                connection, table, offset=page.offset, limit=page.limit,
+                date_from=page.date_from, date_to=page.date_to,
+                where=and_(*conditions) if conditions else None)
+        headers = page_headers(request, settings.base_url, page, len(documents), total,
+                               settings.page_limit)
+        return b"[" + b",".join(documents) + b"]", headers
+
+    key = ("list", table.name, scope[0], module.party, page, request.url.query)
+    data, headers = await module.services.cache.get(key, (table.name, *scope[1]), compute)
+    return ocpi_json_response(data, headers={**headers, **module.reply_headers})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from gateway.cache import ReadCache
 from gateway.client import OCPIClient
 from gateway.registration import Registry
 from gateway.transport import Authenticator
@@ -25,6 +26,8 @@ class Services:
     registry: Registry
     # Tells the push worker that the outbox has news (after a commit).
     wakeup: Wakeup
+    # Answers read from the store, dropped when their tables change.
+    cache: ReadCache
 
 
 def services_of(request: Request) -> Services:

@@ -40,6 +40,25 @@ def ocpi_response(
     return Response(body, status_code=http_status, headers=headers, media_type=JSON)
 
 
+_stamp_cache: tuple[int, bytes] = (0, b"")
+
+
+def _timestamp() -> bytes:
+    """The current time as an encoded OCPI DateTime, computed once a second."""
+    global _stamp_cache
+    second = int(time.time())
+    if _stamp_cache[0] != second:
+        _stamp_cache = (second, codec.encode(now()))
+    return _stamp_cache[1]
+
+
+def ocpi_json_response(data: bytes, headers: dict[str, str] | None = None) -> Response:
+    """A success envelope around `data`, already JSON (stored documents): no re-encoding."""
+    body = b"".join((b'{"data":', data, b',"status_code":1000,"timestamp":', _timestamp(),
+                     b"}"))
+    return Response(body, headers=headers, media_type=JSON)
+
+
 def error_response(error: OCPIError) -> Response:
     """The one rendering of an OCPIError."""
     return ocpi_response(

@@ -32,6 +32,8 @@ class Settings:
     admin_key: Secret | None = None
     # Largest page a list GET returns (X-Limit).
     page_limit: int = 100
+    # Entries of the gateway's read cache (Sender list pages and the like); 0 turns it off.
+    read_cache_size: int = 4096
 
     @property
     def base_url(self) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.store.dialect import upsert
+from sidecar.store.engine import touch
 
 
 async def get_document(
@@ -56,6 +57,7 @@ async def put_document(
         changed = {k: v for k, v in values.items() if k not in keys}
         statement = statement.on_conflict_do_update(index_elements=keys, set_=changed)
     result = await connection.execute(statement)
+    touch(connection, table.name)
     return bool(result.rowcount)
 
 

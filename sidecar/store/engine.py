@@ -52,6 +52,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
+        # Table name -> number of committed write transactions that changed it (this process).
+        self.generations: dict[str, int] = {}
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -67,9 +69,21 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a write transaction, committed when the block ends without error."""
+        """A connection in a write transaction, committed when the block ends without error.
+
+        Tables marked with `touch` get a new generation once the commit is done, so that
+        caches of what readers saw before can tell they are stale.
+        """
         async with self.writer.begin() as connection:
+            connection.info["touched"] = set()
             yield connection
+            touched = connection.info.pop("touched")
+        for name in touched:
+            self.generations[name] = self.generations.get(name, 0) + 1
+
+    def generation(self, *names: str) -> tuple[int, ...]:
+        """The generations of these tables, as changed through this process."""
+        return tuple(self.generations.get(name, 0) for name in names)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -83,3 +97,10 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+def touch(connection: AsyncConnection, table_name: str) -> None:
+    """Mark a table as changed by the current write transaction (see Database.write)."""
+    touched = connection.info.get("touched")
+    if touched is not None:
+        touched.add(table_name)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.ocpi.types import now
 from sidecar.store import tables
 from sidecar.store.dialect import upsert
+from sidecar.store.engine import touch
 
 _t = tables.parties
 
@@ -52,3 +53,4 @@ async def upsert_party(
             set_={"business_details": business_details},
         )
     )
+    touch(connection, _t.name)

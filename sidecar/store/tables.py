@@ -109,6 +109,8 @@ locations = _document_table("locations", 36)
 locations.append_column(Column("publish", Boolean, nullable=False, default=True))
 # Parties allowed to see an unpublished location: [{"uid", "type", "visual_number", ...}].
 locations.append_column(Column("publish_allowed_to", JSON, nullable=True))
+# What partners list: published locations in change order, from the index alone.
+Index("ix_locations_published", locations.c.publish, locations.c.last_updated, locations.c.pk)
 
 tariffs = _document_table("tariffs", 36)
 # Per EVSE and connector: the OCPP status last reported and when, so that a late event never

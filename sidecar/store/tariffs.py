@@ -11,6 +11,7 @@ from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import now, utc
 from sidecar.store import tables
 from sidecar.store.documents import get_document, put_document
+from sidecar.store.engine import touch
 
 _t = tables.tariffs
 
@@ -45,4 +46,5 @@ async def delete_tariff(
     result = await connection.execute(
         delete(_t).where(_t.c.country_code == country_code.upper(),
                          _t.c.party_id == party_id.upper(), _t.c.object_id == tariff_id))
+    touch(connection, _t.name)
     return bool(result.rowcount)

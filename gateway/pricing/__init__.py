@@ -1,0 +1,19 @@
+"""Pricing: the cost of a charging session under an OCPI 2.2.1 Tariff (pure, no I/O).
+
+See docs/pricing.md for the rules and for the choices made where the spec is ambiguous.
+"""
+
+from gateway.pricing._engine import price_session
+from gateway.pricing._inputs import MeteredInterval, PricingError, Reservation
+from gateway.pricing._result import CdrCosts, CostLine, DimensionCost, PricedSession
+
+__all__ = [
+    "CdrCosts",
+    "CostLine",
+    "DimensionCost",
+    "MeteredInterval",
+    "PricedSession",
+    "PricingError",
+    "Reservation",
+    "price_session",
+]
