@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.http",
     "tests.fixtures.emsp",
     "tests.fixtures.cpo",
+    "tests.fixtures.grpc",
 ]
 
 

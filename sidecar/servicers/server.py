@@ -9,13 +9,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from sidecar.servicers.locations import LocationServicer
+from sidecar.servicers.status import StatusInterceptor
+from sidecar.servicers.tariffs import TariffServicer
 from sidecar.store.engine import Database
+from sidecar.store.outbox import Wakeup
 
 # (the generated add_…_to_server function, the servicer instance, the full service name)
 Registration = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
 
 
-def registrations(database: Database) -> list[Registration]:
+def registrations(database: Database, wakeup: Wakeup) -> list[Registration]:
     """Every service of the contract with its servicer (base classes answer UNIMPLEMENTED)."""
     from ocpi_sidecar.v1 import (
         ev_driver_pb2,
@@ -30,6 +34,10 @@ def registrations(database: Database) -> list[Registration]:
         transactions_pb2_grpc,
     )
 
+    ours: dict[str, Any] = {
+        "LocationService": LocationServicer(database, wakeup),
+        "TariffService": TariffServicer(database, wakeup),
+    }
     found: list[Registration] = []
     for pb2, grpc_module, name in (
         (locations_pb2, locations_pb2_grpc, "LocationService"),
@@ -38,7 +46,7 @@ def registrations(database: Database) -> list[Registration]:
         (ev_driver_pb2, ev_driver_pb2_grpc, "EvDriverService"),
         (smart_charging_pb2, smart_charging_pb2_grpc, "SmartChargingService"),
     ):
-        servicer = getattr(grpc_module, f"{name}Servicer")()
+        servicer = ours.get(name) or getattr(grpc_module, f"{name}Servicer")()
         add = getattr(grpc_module, f"add_{name}Servicer_to_server")
         full_name = pb2.DESCRIPTOR.services_by_name[name].full_name
         found.append((add, servicer, full_name))
@@ -46,11 +54,19 @@ def registrations(database: Database) -> list[Registration]:
 
 
 async def create_server(
-    address: str, database: Database, *, services: Sequence[Registration] | None = None
+    address: str,
+    database: Database,
+    wakeup: Wakeup,
+    *,
+    services: Sequence[Registration] | None = None,
 ) -> tuple[grpc.aio.Server, int]:
-    """A started-later server bound to `address` (port 0 picks one); returns it and its port."""
-    server = grpc.aio.server()
-    wanted = list(services) if services is not None else registrations(database)
+    """A started-later server bound to `address` (port 0 picks one); returns it and its port.
+
+    `wakeup` is notified after every commit that queued pushes; `services` replaces the
+    default registrations (tests). Every handler's errors pass through StatusInterceptor.
+    """
+    server = grpc.aio.server(interceptors=[StatusInterceptor()])
+    wanted = list(services) if services is not None else registrations(database, wakeup)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for add, servicer, full_name in wanted:

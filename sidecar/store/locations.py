@@ -27,7 +27,7 @@ _t = tables.locations
 
 # When connectors of one EVSE report different statuses, the EVSE shows the first of these.
 _EVSE_PRECEDENCE = (
-    Status.CHARGING, Status.RESERVED, Status.BLOCKED, Status.AVAILABLE, Status.INOPERATIVE,
+    Status.CHARGING, Status.RESERVED, Status.AVAILABLE, Status.BLOCKED, Status.INOPERATIVE,
     Status.OUTOFORDER, Status.UNKNOWN, Status.PLANNED, Status.REMOVED,
 )
 
@@ -49,17 +49,18 @@ class _Stored:
 
 
 async def _load(
-    connection: AsyncConnection, country_code: str, party_id: str, location_id: str
+    connection: AsyncConnection, country_code: str, party_id: str, location_id: str,
+    *, for_update: bool = True,
 ) -> _Stored | None:
-    row = (
-        await connection.execute(
-            select(_t.c.document, _t.c.statuses).where(
-                _t.c.country_code == country_code.upper(),
-                _t.c.party_id == party_id.upper(),
-                _t.c.object_id == location_id,
-            )
-        )
-    ).first()
+    query = select(_t.c.document, _t.c.statuses).where(
+        _t.c.country_code == country_code.upper(),
+        _t.c.party_id == party_id.upper(),
+        _t.c.object_id == location_id,
+    )
+    if for_update and connection.dialect.name == "postgresql":
+        # Read-modify-write: a concurrent change of this location waits for our commit.
+        query = query.with_for_update()
+    row = (await connection.execute(query)).first()
     if row is None:
         return None
     return _Stored(codec.decode(row.document, Location), dict(row.statuses or {}))
@@ -69,7 +70,7 @@ async def get_location(
     connection: AsyncConnection, country_code: str, party_id: str, location_id: str
 ) -> Location | None:
     """The stored location, or None."""
-    stored = await _load(connection, country_code, party_id, location_id)
+    stored = await _load(connection, country_code, party_id, location_id, for_update=False)
     return stored.location if stored else None
 
 
@@ -102,16 +103,13 @@ def _stamp_evse(new: EVSE, old: EVSE | None, stamp: datetime) -> EVSE:
 
 
 def _merge_evses(new: list[EVSE], old: list[EVSE], stamp: datetime) -> list[EVSE]:
-    """New EVSEs stamped; EVSEs that disappeared stay, as REMOVED (OCPI never deletes them)."""
-    old_by_uid = {e.uid: e for e in old}
-    merged = [_stamp_evse(e, old_by_uid.get(e.uid), stamp) for e in new]
-    kept = {e.uid for e in new}
-    for evse in old:
-        if evse.uid not in kept:
-            removed = msgspec.structs.replace(evse, status=Status.REMOVED)
-            merged.append(evse if evse.status == Status.REMOVED else
-                          msgspec.structs.replace(removed, last_updated=stamp))
-    return merged
+    """EVSEs in stored order, new ones appended; EVSEs not sent stay as they are.
+
+    OCPI never deletes an EVSE: taking one out is `remove_evse` (status REMOVED).
+    """
+    sent = {e.uid: e for e in new}
+    merged = [_stamp_evse(sent.pop(e.uid), e, stamp) if e.uid in sent else e for e in old]
+    return merged + [_stamp_evse(e, None, stamp) for e in new if e.uid in sent]
 
 
 def _finish(location: Location, old: Location | None, stamp: datetime) -> Location | None:
@@ -184,9 +182,7 @@ async def upsert_evse(
     """Create or replace one EVSE of an existing location."""
     stored = await _require(connection, country_code, party_id, location_id)
     stamp = _stamp(stored)
-    others = [e for e in stored.location.evses or [] if e.uid != evse.uid]
-    old = next((e for e in stored.location.evses or [] if e.uid == evse.uid), None)
-    evses = [*others, _stamp_evse(evse, old, stamp)]
+    evses = _merge_evses([evse], stored.location.evses or [], stamp)
     candidate = msgspec.structs.replace(stored.location, evses=evses)
     return await _commit(connection, candidate, stored, stamp, None)
 
@@ -198,7 +194,9 @@ async def upsert_connector(
     """Create or replace one connector of an existing EVSE."""
     stored = await _require(connection, country_code, party_id, location_id)
     evse = _evse(stored, evse_uid)
-    connectors = [c for c in evse.connectors if c.id != connector.id] + [connector]
+    replaced = [connector if c.id == connector.id else c for c in evse.connectors]
+    connectors = replaced if any(c.id == connector.id for c in evse.connectors) else [
+        *evse.connectors, connector]
     return await upsert_evse(connection, country_code, party_id, location_id,
                              msgspec.structs.replace(evse, connectors=connectors))
 

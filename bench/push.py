@@ -1,0 +1,132 @@
+"""Pushes per second from the outbox to 1 and to 20 eMSPs, per httpx transport.
+
+    .venv/bin/python -m bench.push [--objects 2000] [--emsps 1 20]
+
+Every partner gets a PUT of each of `objects` locations; the clock runs from waking the
+push worker until the outbox is empty. Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import msgspec
+from sqlalchemy import func, select
+
+from bench import _emsp
+from gateway.client import OCPIClient
+from gateway.push import PushWorker
+from sidecar.ocpi import codec
+from sidecar.store import outbox, tables
+from sidecar.store.engine import Database
+from sidecar.store.parties import upsert_party
+from sidecar.store.partners import REGISTERED, insert_partner
+from sidecar.store.schema import upgrade
+from sidecar.store.seed import demo_location
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def transports() -> dict[str, Callable[[], httpx.AsyncClient]]:
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
+    found: dict[str, Callable[[], httpx.AsyncClient]] = {
+        "httpx default": lambda: httpx.AsyncClient(timeout=10, limits=limits)}
+    try:
+        from httpx_aiohttp import AiohttpTransport
+        found["httpx + aiohttp transport"] = lambda: httpx.AsyncClient(
+            timeout=10, transport=AiohttpTransport())
+    except ImportError:
+        pass
+    return found
+
+
+async def prepare(url: str, ports: list[int], objects: int) -> Database:
+    database = Database(url)
+    await upgrade(database)
+    template = msgspec.structs.replace(demo_location(), party_id="CPA")
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    async with database.write() as connection:
+        await upsert_party(connection, "NL", "CPA", {"name": "Bench CPO"})
+        partner_ids = []
+        for port in ports:
+            endpoints = [{"identifier": "locations", "role": "RECEIVER",
+                          "url": f"http://127.0.0.1:{port}/ocpi/2.2.1/locations"}]
+            partner_ids.append(await insert_partner(
+                connection, status=REGISTERED, versions_url="http://x/versions",
+                endpoints=endpoints, roles=[], outbound_token="bench-token"))
+        rows = []
+        for number in range(objects):
+            location = msgspec.structs.replace(template, id=f"LOC{number:05d}",
+                                               last_updated=base + timedelta(seconds=number))
+            rows.append({"country_code": "NL", "party_id": "CPA", "object_id": location.id,
+                         "document": codec.encode(location), "last_updated": location.last_updated,
+                         "publish": True, "statuses": {}})
+        await connection.execute(tables.locations.insert(), rows)
+        for row in rows:
+            await outbox.enqueue(connection, partner_ids, "locations", "NL", "CPA",
+                                 str(row["object_id"]), outbox.PUT)
+    return database
+
+
+async def drain(database: Database, make_client: Callable[[], httpx.AsyncClient]) -> float:
+    async with make_client() as http:
+        worker = PushWorker(database, OCPIClient(http), poll=0.05)
+        stop = asyncio.Event()
+        started = time.perf_counter()
+        task = asyncio.create_task(worker.run(stop))
+        while True:
+            async with database.read() as connection:
+                left = await connection.scalar(select(func.count()).select_from(tables.outbox))
+            if not left:
+                break
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await task
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--objects", type=int, default=2000)
+    parser.add_argument("--emsps", type=int, nargs="+", default=[1, 20])
+    arguments = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    for count in arguments.emsps:
+        objects = max(arguments.objects // count, 200) if count > 1 else arguments.objects
+        for name, make_client in transports().items():
+            ports = free_ports(count)
+            ours, theirs = context.Pipe()
+            server = context.Process(target=_emsp.run, args=(ports, theirs), daemon=True)
+            server.start()
+            assert ours.recv() == "ready"
+            folder = tempfile.mkdtemp(prefix="bench-push-")
+            database = asyncio.run(prepare(f"sqlite+aiosqlite:///{folder}/b.db", ports, objects))
+            elapsed = asyncio.run(drain(database, make_client))
+            asyncio.run(database.dispose())
+            ours.send("stop")
+            received = len(ours.recv())
+            server.join()
+            total = objects * count
+            print(f"{count:>2} eMSP(s) | {name:<26} | {total:>6} pushes in {elapsed:6.2f} s | "
+                  f"{total / elapsed:7.0f} pushes/s | received {received}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

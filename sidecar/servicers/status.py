@@ -1,0 +1,98 @@
+"""The one interceptor that turns our errors into gRPC status codes (STYLE.md §2.4).
+
+Servicers raise `sidecar.errors`; they never abort for these. Anything else becomes INTERNAL
+with a request id that is logged with the traceback; the client never sees exception text.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc.aio import AbortError, ServicerContext
+
+from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed, SidecarError
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first class in the error's MRO found here decides the code.
+CODES: dict[type[SidecarError], grpc.StatusCode] = {
+    InvalidField: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
+    Conflict: grpc.StatusCode.ALREADY_EXISTS,
+}
+
+
+def status_of(error: SidecarError) -> tuple[grpc.StatusCode, str]:
+    """The code and details for one of our errors; an unmapped one is INTERNAL."""
+    for cls in type(error).__mro__:
+        if cls in CODES:
+            return CODES[cls], error.message
+    return grpc.StatusCode.INTERNAL, error.message
+
+
+async def _abort(error: Exception, context: ServicerContext[Any, Any], method: str) -> None:
+    if isinstance(error, SidecarError):
+        code, details = status_of(error)
+        if code is not grpc.StatusCode.INTERNAL:
+            await context.abort(code, details)
+    request_id = uuid.uuid4().hex
+    log.error("request %s (%s) failed", request_id, method, exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
+
+
+def _wrap(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
+    """The same kind of handler (coroutine or async generator), with errors mapped."""
+    if inspect.isasyncgenfunction(behavior):
+
+        async def stream(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            except AbortError:
+                raise
+            except Exception as error:
+                await _abort(error, context, method)
+
+        return stream
+    if inspect.iscoroutinefunction(behavior):
+
+        async def unary(request: Any, context: ServicerContext[Any, Any]) -> Any:
+            try:
+                return await behavior(request, context)
+            except AbortError:
+                raise
+            except Exception as error:
+                await _abort(error, context, method)
+
+        return unary
+    return behavior  # synchronous handlers are not ours (grpc runs them in a thread)
+
+
+_KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+
+
+class StatusInterceptor(grpc.aio.ServerInterceptor):
+    """Maps `sidecar.errors` raised by any handler (unary or streaming) to a gRPC status."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        for kind in _KINDS:
+            behavior = getattr(handler, kind)
+            if behavior is not None:
+                return handler._replace(**{kind: _wrap(behavior, method)})  # type: ignore[attr-defined, no-any-return]
+        return handler
