@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
@@ -45,9 +46,13 @@ class Reply:
 
 
 def outbound_http(*, timeout: float = 10.0) -> httpx.AsyncClient:
-    """The one outbound HTTP client of a process: keep-alive pools, bounded waits."""
+    """The one outbound HTTP client of a process: httpx's API on aiohttp's engine.
+
+    Chosen by bench/push.py: to 20 partners at once the default transport managed 91
+    pushes/s where the aiohttp one managed 1,600 (see README).
+    """
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
-    return httpx.AsyncClient(timeout=timeout, limits=limits)
+    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(limits=limits))
 
 
 def authorization(token: str, *, encode: bool = True) -> str:

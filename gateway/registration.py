@@ -18,6 +18,7 @@ from sidecar.ocpi import codec
 from sidecar.ocpi.credentials import Credentials, CredentialsRole
 from sidecar.ocpi.versions import VERSION, Version, VersionDetails
 from sidecar.settings import Settings
+from sidecar.store import outbox
 from sidecar.store import partners as store
 from sidecar.store.engine import Database
 from sidecar.store.parties import list_parties
@@ -136,6 +137,7 @@ class Registry:
 
     async def _forget_partner(self, partner_id: int) -> None:
         async with self.database.write() as connection:
+            await outbox.forget_partner(connection, partner_id)
             await store.update_partner(
                 connection, partner_id, status=store.UNREGISTERED, inbound_token_hash=None,
                 pending_token_hash=None, outbound_token=None,

@@ -171,7 +171,12 @@ def _run_serve(arguments: argparse.Namespace) -> None:
         await serve(settings, stop)
         log.info("stopped")
 
-    asyncio.run(main())
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
 
 
 def _run_db(arguments: argparse.Namespace) -> None:

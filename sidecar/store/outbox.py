@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ocpi.types import now
@@ -24,6 +24,9 @@ from sidecar.store.dialect import upsert
 PUT = "PUT"
 PATCH = "PATCH"
 DELETE = "DELETE"
+POST = "POST"
+# A claimed row with nothing new since the claim: what is in flight is the whole of it.
+SENT = "SENT"
 
 _o = tables.outbox
 _p = tables.partners
@@ -96,51 +99,74 @@ async def enqueue(
         return
     statement = upsert(connection, _o)
     new = statement.excluded
-    both_patch = and_(_o.c.action == PATCH, new.action == PATCH)
+    pending_patch = and_(_o.c.action == PATCH, new.action == PATCH)
     merged = statement.on_conflict_do_update(
         index_elements=["partner_id", "module", "country_code", "party_id", "object_id"],
         set_={
-            # A PATCH is absorbed by a pending PUT/DELETE; a PUT or DELETE replaces anything.
-            "action": case((new.action == PATCH, _o.c.action), else_=new.action),
-            "targets": case((both_patch, _o.c.targets + literal(";") + new.targets),
-                            else_=literal("")),
+            # A PATCH joins a pending PATCH and is absorbed by a pending PUT/DELETE/POST;
+            # anything else replaces what was pending. After SENT only the news counts.
+            "action": case((and_(new.action == PATCH, _o.c.action != SENT), _o.c.action),
+                           else_=new.action),
+            "targets": case((pending_patch, _o.c.targets + literal(";") + new.targets),
+                            (_o.c.action == SENT, new.targets), else_=literal("")),
             "generation": _o.c.generation + 1,
         },
     )
     await connection.execute(merged, rows)
 
 
+def _entry(row: Any) -> Entry:
+    targets = tuple(dict.fromkeys(t for t in row.targets.split(";") if t))
+    return Entry(row.id, row.partner_id, row.module, row.country_code, row.party_id,
+                 row.object_id, row.action, targets, row.generation, row.attempts)
+
+
 async def claim(
-    connection: AsyncConnection, partner_id: int, limit: int, lease: timedelta
+    connection: AsyncConnection, capacity: dict[int, int], lease: timedelta
 ) -> list[Entry]:
-    """Take up to `limit` due entries of one partner for `lease` (skipped by other workers)."""
+    """Take due entries, at most `capacity[partner]` per partner, for `lease`.
+
+    Partners backing off are skipped; on PostgreSQL rows another worker holds are skipped.
+    """
+    wanted = {pid: room for pid, room in capacity.items() if room > 0}
+    if not wanted:
+        return []
     stamp = now()
     query = (
         select(_o)
         .where(
-            _o.c.partner_id == partner_id,
+            _o.c.partner_id.in_(list(wanted)),
             _o.c.next_attempt_at <= stamp,
             or_(_o.c.claimed_until.is_(None), _o.c.claimed_until < stamp),
-            ~select(_p.c.id).where(_p.c.id == partner_id, _p.c.push_backoff_until > stamp)
-            .exists(),
+            _o.c.partner_id.not_in(
+                select(_p.c.id).where(_p.c.push_backoff_until > stamp).scalar_subquery()),
         )
         .order_by(_o.c.id)
-        .limit(limit)
+        .limit(sum(wanted.values()))
     )
     if connection.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(await connection.execute(query))
-    if not rows:
-        return []
-    await connection.execute(
-        update(_o).where(_o.c.id.in_([r.id for r in rows])).values(claimed_until=stamp + lease)
-    )
-    return [
-        Entry(r.id, r.partner_id, r.module, r.country_code, r.party_id, r.object_id, r.action,
-              tuple(dict.fromkeys(t for t in r.targets.split(";") if t)), r.generation,
-              r.attempts)
-        for r in rows
-    ]
+        query = query.with_for_update(skip_locked=True, of=_o)
+    chosen = []
+    for row in await connection.execute(query):
+        if wanted.get(row.partner_id, 0) > 0:
+            wanted[row.partner_id] -= 1
+            chosen.append(_entry(row))
+    if chosen:
+        # What was claimed is in flight; the row keeps only what changes from now on.
+        await connection.execute(
+            update(_o).where(_o.c.id.in_([e.id for e in chosen]))
+            .values(claimed_until=stamp + lease, action=SENT, targets=""))
+    return chosen
+
+
+def _retry_action(entry: Entry) -> Any:
+    """SQL: the action of a row whose delivery of `entry` did not happen.
+
+    DELETE and POST are sent again as they were; a PUT or PATCH becomes a PUT of the
+    current object, unless a newer PUT, DELETE or POST is pending already.
+    """
+    again = entry.action if entry.action in (DELETE, POST) else PUT
+    return case((_o.c.action.in_([SENT, PATCH]), literal(again)), else_=_o.c.action)
 
 
 def backoff(failures: int, *, base: float = 1.0, cap: float = 300.0) -> timedelta:
@@ -148,31 +174,38 @@ def backoff(failures: int, *, base: float = 1.0, cap: float = 300.0) -> timedelt
     return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** min(failures, 20))))
 
 
-async def record(connection: AsyncConnection, partner_id: int, outcomes: Sequence[Outcome]) -> None:
-    """Store the outcomes of one partner's deliveries and update its push health."""
+async def record(connection: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
+    """Store delivery outcomes (any partners): attempts, acknowledgements, push health."""
     if not outcomes:
         return
     stamp = now()
     await connection.execute(
         tables.push_attempts.insert(),
-        [{"partner_id": partner_id, "module": o.entry.module, "object_id": o.entry.object_id,
-          "method": o.method, "url": o.url[:500], "at": stamp, "http_status": o.http_status,
-          "ocpi_status": o.ocpi_status, "error": o.error and o.error[:1000]} for o in outcomes],
+        [{"partner_id": o.entry.partner_id, "module": o.entry.module,
+          "object_id": o.entry.object_id, "method": o.method, "url": o.url[:500], "at": stamp,
+          "http_status": o.http_status, "ocpi_status": o.ocpi_status,
+          "error": o.error and o.error[:1000]} for o in outcomes],
     )
     delivered = [o.entry for o in outcomes if o.error is None]
-    failed = [o for o in outcomes if o.error is not None]
-    for entry in delivered:
+    if delivered:
+        # Only the generation that was sent is acknowledged; a newer change stays queued.
         await connection.execute(
-            delete(_o).where(_o.c.id == entry.id, _o.c.generation == entry.generation)
+            delete(_o).where(_o.c.id == bindparam("b_id"),
+                             _o.c.generation == bindparam("b_generation")),
+            [{"b_id": e.id, "b_generation": e.generation} for e in delivered],
         )
-    released = [e.id for e in delivered]
-    if released:
-        await connection.execute(update(_o).where(_o.c.id.in_(released)).values(claimed_until=None))
-    if failed:
-        await _failed(connection, partner_id, failed, stamp)
-    elif delivered:
         await connection.execute(
-            update(_p).where(_p.c.id == partner_id).values(
+            update(_o).where(_o.c.id.in_([e.id for e in delivered])).values(claimed_until=None))
+    failed_by_partner: dict[int, list[Outcome]] = {}
+    for outcome in outcomes:
+        if outcome.error is not None:
+            failed_by_partner.setdefault(outcome.entry.partner_id, []).append(outcome)
+    for partner_id, failed in failed_by_partner.items():
+        await _failed(connection, partner_id, failed, stamp)
+    healthy = {e.partner_id for e in delivered} - failed_by_partner.keys()
+    if healthy:
+        await connection.execute(
+            update(_p).where(_p.c.id.in_(sorted(healthy))).values(
                 push_failures=0, push_failing_since=None, push_backoff_until=None,
                 push_last_success_at=stamp)
         )
@@ -192,26 +225,31 @@ async def _failed(
             push_last_error=failed[-1].error and failed[-1].error[:1000],
         )
     )
-    await connection.execute(
-        update(_o)
-        .where(_o.c.id.in_([o.entry.id for o in failed]))
-        .values(
-            # Whatever the partner missed, it gets the current object next time.
-            action=case((_o.c.action == PATCH, literal(PUT)), else_=_o.c.action),
-            targets="",
-            attempts=_o.c.attempts + 1,
-            next_attempt_at=retry_at,
-            claimed_until=None,
-        )
-    )
-
-
-async def release(connection: AsyncConnection, entries: Sequence[Entry]) -> None:
-    """Give claimed entries back without an attempt (the worker is stopping)."""
-    if entries:
+    for outcome in failed:
         await connection.execute(
-            update(_o).where(_o.c.id.in_([e.id for e in entries])).values(claimed_until=None)
+            update(_o)
+            .where(_o.c.id == outcome.entry.id)
+            .values(action=_retry_action(outcome.entry), targets="",
+                    attempts=_o.c.attempts + 1, next_attempt_at=retry_at, claimed_until=None)
         )
+
+
+async def release(
+    connection: AsyncConnection, entries: Sequence[Entry], *, not_before: datetime | None = None
+) -> None:
+    """Give claimed entries back without an attempt (stopping, or deferred to `not_before`)."""
+    values: dict[str, Any] = {"claimed_until": None}
+    if not_before is not None:
+        values["next_attempt_at"] = not_before
+    for entry in entries:
+        await connection.execute(update(_o).where(_o.c.id == entry.id).values(
+            action=_retry_action(entry), targets="", **values))
+
+
+async def prune_attempts(connection: AsyncConnection, older_than: timedelta) -> None:
+    """Forget delivery attempts older than `older_than`."""
+    await connection.execute(
+        delete(tables.push_attempts).where(tables.push_attempts.c.at < now() - older_than))
 
 
 async def push_status(connection: AsyncConnection, partner_id: int) -> dict[str, Any]:
@@ -229,12 +267,17 @@ async def push_status(connection: AsyncConnection, partner_id: int) -> dict[str,
     }
 
 
-async def next_due(connection: AsyncConnection, partner_id: int) -> datetime | None:
-    """When the partner's earliest entry becomes due (None when it has none)."""
+async def next_due(connection: AsyncConnection, partner_ids: Sequence[int]) -> datetime | None:
+    """When the earliest entry of these partners can be claimed; None when there is none."""
     ready_at = case(
         (_o.c.claimed_until > _o.c.next_attempt_at, _o.c.claimed_until),
         else_=_o.c.next_attempt_at,
     )
     value = await connection.scalar(
-        select(func.min(ready_at)).where(_o.c.partner_id == partner_id))
+        select(func.min(ready_at)).where(_o.c.partner_id.in_(list(partner_ids))))
     return value if isinstance(value, datetime) else None
+
+
+async def forget_partner(connection: AsyncConnection, partner_id: int) -> None:
+    """Drop everything queued for a partner that is no longer registered."""
+    await connection.execute(delete(_o).where(_o.c.partner_id == partner_id))

@@ -181,3 +181,51 @@ push_attempts = Table(
     Column("error", String(1000), nullable=True),
 )
 Index("ix_push_attempts_partner", push_attempts.c.partner_id, push_attempts.c.id)
+
+# --- Sessions and CDRs (issue 4): transactions from the core, kept together ---------------
+
+# One OCPI Session per core transaction (object_id = transaction_id). `partner_id` is the eMSP
+# that owns the token (None: pushed to and listed for nobody); `state` the builder's working
+# state (msgpack, private); `delivered` how many charging periods each partner holds,
+# {"<partner id>": count}, so that a PATCH appends only the periods it has not seen.
+sessions = _document_table("sessions", 36)
+sessions.append_column(Column("transaction_id", String(36), nullable=False, unique=True))
+sessions.append_column(Column("partner_id", Integer, ForeignKey("partners.id"), nullable=True))
+sessions.append_column(Column("status", String(16), nullable=False))
+sessions.append_column(Column("state", LargeBinary, nullable=False))
+sessions.append_column(Column("delivered", JSON, nullable=True))
+# What a partner lists: its own sessions in change order, from the index alone.
+Index("ix_sessions_partner", sessions.c.partner_id, sessions.c.last_updated, sessions.c.pk)
+
+# Meter values of a session, as received (`raw`: the proto MeterValue) and as the builder
+# reads them (`reading`: msgpack of the values it uses). Append-only.
+meter_values = Table(
+    "meter_values",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("session_pk", Integer, ForeignKey("sessions.pk"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reading", LargeBinary, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+)
+Index("ix_meter_values_session", meter_values.c.session_pk, meter_values.c.at)
+
+# The one CDR of an ended transaction (object_id = transaction_id): immutable once written.
+cdrs = _document_table("cdrs", 39)
+cdrs.append_column(Column("transaction_id", String(36), nullable=False, unique=True))
+cdrs.append_column(Column("partner_id", Integer, ForeignKey("partners.id"), nullable=True))
+Index("ix_cdrs_partner", cdrs.c.partner_id, cdrs.c.last_updated, cdrs.c.pk)
+
+# Every write event the core sent, by its idempotency key: a replay returns `result` again
+# (the encoded response), the same key with another payload hash is a conflict.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("method", String(40), nullable=False),
+    Column("payload_hash", LargeBinary(32), nullable=False),
+    Column("result", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
+# --- end of Sessions and CDRs ------------------------------------------------------------------

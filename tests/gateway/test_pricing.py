@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.pricing import MeteredInterval, PricedSession, Reservation, price_session
 from sidecar.errors import InvalidField
 from sidecar.ocpi.codec import decode
 from sidecar.ocpi.enums import CdrDimensionType, TariffDimensionType
 from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import Price
+from sidecar.pricing import MeteredInterval, PricedSession, Reservation, price_session
 
 # The official examples, copied unchanged into the repository (else the shared copy).
 EXAMPLES = Path(__file__).resolve().parents[1] / "sidecar" / "ocpi" / "examples"

@@ -13,19 +13,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.pricing import (
-    MeteredInterval,
-    PricedSession,
-    PricingError,
-    Reservation,
-    price_session,
-)
 from sidecar.ocpi import codec
 from sidecar.ocpi.cdrs import CDR, CdrLocation
 from sidecar.ocpi.enums import AuthMethod, CdrDimensionType, TariffDimensionType
 from sidecar.ocpi.sessions import CdrToken, ChargingPeriod
 from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import Price
+from sidecar.pricing import (
+    MeteredInterval,
+    PricedSession,
+    PricingError,
+    Reservation,
+    price_session,
+)
 
 AMSTERDAM = "Europe/Amsterdam"
 NEW_YORK = "America/New_York"

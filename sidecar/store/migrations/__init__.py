@@ -35,7 +35,9 @@ def _create(*names: str) -> Callable[[Connection], None]:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "parties, partners, tokens A, locations, tariffs, tokens, outbox",
               _create("parties", "partners", "registration_tokens", "locations", "tariffs",
-                      "tokens", "outbox", "push_attempts")),
+                      "tokens", "outbox", "push_attempts",
+                      # Sessions and CDRs (issue 4).
+                      "sessions", "meter_values", "cdrs", "idempotency_keys")),
 )
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from gateway.pricing._timeline import Slice
 from sidecar.ocpi.enums import DayOfWeek, ReservationRestrictionType, TariffDimensionType
 from sidecar.ocpi.tariffs import PriceComponent, TariffElement, TariffRestrictions
+from sidecar.pricing._timeline import Slice
 
 DAY = 24 * 3600
 WEEKDAYS = tuple(DayOfWeek)  # MONDAY first, like date.weekday()

@@ -7,22 +7,25 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta, tzinfo
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
 
-from gateway.pricing._inputs import (
+from sidecar.ocpi.enums import TariffDimensionType as Dimension
+from sidecar.ocpi.tariffs import Tariff
+from sidecar.ocpi.types import Price
+from sidecar.pricing._inputs import (
     MeteredInterval,
     PricingError,
     Reservation,
     check_inputs,
     zone_of,
 )
-from gateway.pricing._periods import charging_periods
-from gateway.pricing._restrictions import (
+from sidecar.pricing._periods import charging_periods
+from sidecar.pricing._restrictions import (
     Active,
     Assessed,
     assess,
     reservation_elements,
     session_elements,
 )
-from gateway.pricing._result import (
+from sidecar.pricing._result import (
     ZERO,
     CostLine,
     DimensionCost,
@@ -31,10 +34,7 @@ from gateway.pricing._result import (
     money,
     plain,
 )
-from gateway.pricing._timeline import SECONDS_PER_HOUR, Boundaries, cut
-from sidecar.ocpi.enums import TariffDimensionType as Dimension
-from sidecar.ocpi.tariffs import Tariff
-from sidecar.ocpi.types import Price
+from sidecar.pricing._timeline import SECONDS_PER_HOUR, Boundaries, cut
 
 # Enough digits that splitting intervals and summing never disturb a quantity at 1e-12.
 WORKING = Context(prec=40)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from gateway.pricing._inputs import MeteredInterval
 from sidecar.ocpi.tariffs import TariffElement
+from sidecar.pricing._inputs import MeteredInterval
 
 MICRO = timedelta(microseconds=1)
 MICROS_PER_SECOND = Decimal(1_000_000)

@@ -3,9 +3,9 @@
 See docs/pricing.md for the rules and for the choices made where the spec is ambiguous.
 """
 
-from gateway.pricing._engine import price_session
-from gateway.pricing._inputs import MeteredInterval, PricingError, Reservation
-from gateway.pricing._result import CdrCosts, CostLine, DimensionCost, PricedSession
+from sidecar.pricing._engine import price_session
+from sidecar.pricing._inputs import MeteredInterval, PricingError, Reservation
+from sidecar.pricing._result import CdrCosts, CostLine, DimensionCost, PricedSession
 
 __all__ = [
     "CdrCosts",

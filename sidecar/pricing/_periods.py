@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import groupby
 
-from gateway.pricing._restrictions import Active, Assessed
-from gateway.pricing._result import ZERO, plain
-from gateway.pricing._timeline import SECONDS_PER_HOUR
 from sidecar.ocpi.enums import CdrDimensionType
 from sidecar.ocpi.sessions import CdrDimension, ChargingPeriod
+from sidecar.pricing._restrictions import Active, Assessed
+from sidecar.pricing._result import ZERO, plain
+from sidecar.pricing._timeline import SECONDS_PER_HOUR
 
 
 def _index(found: Active | None) -> int | None:
