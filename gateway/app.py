@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway import admin, credentials, locations, tariffs, versions
+from gateway import admin, cdrs, credentials, locations, sessions, tariffs, versions
 from gateway.admin import AdminError, admin_error_response
 from gateway.cache import ReadCache
 from gateway.client import OCPIClient
@@ -46,6 +46,10 @@ def routes() -> list[BaseRoute]:
         Route(f"{ocpi}/locations/{{location_id}}/{{evse_uid}}/{{connector_id}}",
               locations.get_connector, methods=["GET"]),
         Route(f"{ocpi}/tariffs", tariffs.get_tariffs, methods=["GET"]),
+        Route(f"{ocpi}/sessions", sessions.get_sessions, methods=["GET"]),
+        Route(f"{ocpi}/sessions/{{session_id}}/charging_preferences",
+              sessions.put_charging_preferences, methods=["PUT"]),
+        Route(f"{ocpi}/cdrs", cdrs.get_cdrs, methods=["GET"]),
         Route(f"{ADMIN}/credentials-token-a", admin.create_token_a, methods=["POST"]),
         Route(f"{ADMIN}/partners", admin.list_all_partners, methods=["GET"]),
         Route(f"{ADMIN}/partners", admin.register_partner, methods=["POST"]),

@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 from datetime import timedelta
 
 import msgspec
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table
 
 from gateway.client import OCPIClient, PartnerError
 from sidecar.ocpi import codec
@@ -29,11 +27,8 @@ from sidecar.store.engine import Database
 
 log = logging.getLogger("ocpi_sidecar.push")
 
-Documents = dict[tuple[str, str, str, str], bytes]
-
-
-def _tables() -> dict[str, object]:
-    found: dict[str, object] = {"locations": tables.locations, "tariffs": tables.tariffs}
+def _tables() -> dict[str, Table]:
+    found: dict[str, Table] = {"locations": tables.locations, "tariffs": tables.tariffs}
     for module in ("sessions", "cdrs"):
         table = tables.metadata.tables.get(module)
         if table is not None:
@@ -49,23 +44,6 @@ class _EvseStatus(msgspec.Struct):
 
 class _LocationStatuses(msgspec.Struct):
     evses: list[_EvseStatus] | None = None
-
-
-async def _documents(connection: AsyncConnection, entries: Sequence[outbox.Entry]) -> Documents:
-    """Current documents of the entries' objects, keyed by (module, cc, party, id)."""
-    found: Documents = {}
-    for module, table in _tables().items():
-        keys = [(e.country_code, e.party_id, e.object_id) for e in entries if e.module == module]
-        if not keys:
-            continue
-        columns = table.c  # type: ignore[attr-defined]
-        rows = await connection.execute(
-            select(columns.country_code, columns.party_id, columns.object_id, columns.document)
-            .where(tuple_(columns.country_code, columns.party_id, columns.object_id).in_(keys))
-        )
-        for row in rows:
-            found[(module, row.country_code, row.party_id, row.object_id)] = bytes(row.document)
-    return found
 
 
 class Lane:
@@ -120,42 +98,25 @@ class Lane:
 
 
 class Recorder:
-    """Collects outcomes from all lanes and writes them in one transaction per flush."""
+    """Collects outcomes from all lanes until the dispatcher writes them."""
 
     def __init__(self, worker: PushWorker) -> None:
         self.worker = worker
         self.outcomes: list[outbox.Outcome] = []
         self.released: list[outbox.Entry] = []
-        self.event = asyncio.Event()
 
     def add(self, outcome: outbox.Outcome) -> None:
         self.outcomes.append(outcome)
-        self.event.set()
+        self.worker.wake()
 
     def release(self, entry: outbox.Entry) -> None:
         self.released.append(entry)
-        self.event.set()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set() or self.outcomes or self.released:
-            await _wait(self.event, self.worker.poll)
-            await asyncio.sleep(self.worker.flush_every)
-            await self.flush()
-
-    async def flush(self) -> None:
-        outcomes, self.outcomes = self.outcomes, []
-        released, self.released = self.released, []
-        if not outcomes and not released:
-            return
-        async with self.worker.database.write() as connection:
-            await outbox.record(connection, outcomes)
-            await outbox.release(connection, released)
-        failed = {o.entry.partner_id for o in outcomes if o.error is not None}
-        for partner_id in failed | {e.partner_id for e in released}:
-            lane = self.worker.lanes.get(partner_id)
-            if lane is not None:
-                lane.failed = False
         self.worker.wake()
+
+    def take(self) -> tuple[list[outbox.Outcome], list[outbox.Entry]]:
+        taken = (self.outcomes, self.released)
+        self.outcomes, self.released = [], []
+        return taken
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -177,16 +138,16 @@ class PushWorker:
         in_flight: int = 8,
         lease: timedelta = timedelta(seconds=60),
         poll: float = 1.0,
-        flush_every: float = 0.002,
     ) -> None:
         self.database = database
         self.client = client
         self.in_flight = in_flight
         self.lease = lease
         self.poll = poll
-        self.flush_every = flush_every
         self.lanes: dict[int, Lane] = {}
         self.recorder = Recorder(self)
+        # When each partner's healthy state was last written (monotonic seconds).
+        self._health_written: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._partners_checked = 0.0
         # Bodies read at claim time, until their lane sends them: (entry id, generation).
@@ -197,26 +158,22 @@ class PushWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch, deliver and record until `stop` is set."""
-        recording = asyncio.create_task(self.recorder.run(stop))
+        """Record, claim and deliver until `stop` is set."""
         try:
             while not stop.is_set():
                 try:
-                    claimed = await self._dispatch()
+                    progressed = await self._cycle(claim=True)
                 except Exception:
-                    log.exception("push dispatch failed; retrying")
-                    claimed = 0
-                if not claimed:
+                    log.exception("push cycle failed; retrying")
+                    progressed = False
+                if not progressed:
                     await _wait(self._wake, await self._idle_seconds())
-                elif stop.is_set():
-                    break
         finally:
             # A lane waiting on a hung partner must not hold up the stop: its claimed
             # entries become due again when their lease ends.
             senders = [t for lane in self.lanes.values() for t in lane.stop()]
             await asyncio.gather(*senders, return_exceptions=True)
-            self.recorder.event.set()
-            await recording
+            await self._cycle(claim=False)
 
     async def _refresh_partners(self) -> None:
         if time.monotonic() - self._partners_checked < self.poll and self.lanes:
@@ -236,19 +193,37 @@ class PushWorker:
             if not self.lanes[partner_id].busy and self.lanes[partner_id].queue.empty():
                 self.lanes.pop(partner_id).stop()
 
-    async def _dispatch(self) -> int:
-        await self._refresh_partners()
-        capacity = {pid: lane.room() for pid, lane in self.lanes.items()}
-        if not any(capacity.values()):
-            return 0
+    async def _cycle(self, *, claim: bool) -> bool:
+        """One transaction: record what lanes finished, then claim what is due for them."""
+        if claim:
+            await self._refresh_partners()
+        outcomes, released = self.recorder.take()
+        capacity = {pid: lane.room() for pid, lane in self.lanes.items()} if claim else {}
+        if not outcomes and not released and not any(capacity.values()):
+            return False
         async with self.database.write() as connection:
-            entries = await outbox.claim(connection, capacity, self.lease)
-            documents = await _documents(connection, entries) if entries else {}
-        for entry in entries:
-            self.documents[(entry.id, entry.generation)] = documents.get(
-                (entry.module, entry.country_code, entry.party_id, entry.object_id))
+            await outbox.record(connection, outcomes, healthy_news=self._health_to_write)
+            await outbox.release(connection, released)
+            claimed = await outbox.claim(connection, capacity, self.lease, _tables())
+        for partner_id in {o.entry.partner_id for o in outcomes} | {
+                e.partner_id for e in released}:
+            lane = self.lanes.get(partner_id)
+            if lane is not None:
+                lane.failed = False
+        for partner_id in {o.entry.partner_id for o in outcomes if o.error is not None}:
+            self._health_written.pop(partner_id, None)
+        for entry, document in claimed:
+            self.documents[(entry.id, entry.generation)] = document
             self.lanes[entry.partner_id].take(entry)
-        return len(entries)
+        return bool(claimed or outcomes or released)
+
+    def _health_to_write(self, partners: set[int]) -> set[int]:
+        """Healthy partners whose health row changes: recovering, or last written 1 s ago."""
+        moment = time.monotonic()
+        due = {p for p in partners if moment - self._health_written.get(p, -1e9) >= 1.0}
+        for partner_id in due:
+            self._health_written[partner_id] = moment
+        return due
 
     async def _idle_seconds(self) -> float:
         async with self.database.read() as connection:

@@ -15,6 +15,8 @@ MODULES: tuple[tuple[ModuleID, InterfaceRole], ...] = (
     (ModuleID.CREDENTIALS, InterfaceRole.SENDER),
     (ModuleID.LOCATIONS, InterfaceRole.SENDER),
     (ModuleID.TARIFFS, InterfaceRole.SENDER),
+    (ModuleID.SESSIONS, InterfaceRole.SENDER),
+    (ModuleID.CDRS, InterfaceRole.SENDER),
 )
 
 

@@ -22,6 +22,8 @@ from sidecar.servicers import lookups, mapping
 from sidecar.servicers.enum_mapping import EVSE_STATUS, OCPP16_STATUS, OCPP201_STATUS
 from sidecar.store import locations as store
 from sidecar.store.engine import Database
+from sidecar.store.groups import WriteGroups
+from sidecar.store.locations import LocationChange
 from sidecar.store.outbox import Wakeup
 from sidecar.store.publishing import location_changed
 from sidecar.store.tariffs import get_tariff
@@ -132,6 +134,8 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
 
     def __init__(self, database: Database, wakeup: Wakeup) -> None:
         self._database = database
+        # Status events come in bursts: they share transactions (group commit).
+        self._groups = WriteGroups(database)
         self._wakeup = wakeup
 
     async def _write(self, connection: AsyncConnection, candidate: Location) -> Location | None:
@@ -258,15 +262,16 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
             raise InvalidField("timestamp", "required")
         at = mapping.timestamp(request.timestamp, "timestamp")
         status = _status(request)
-        async with self._database.write() as connection:
-            stored = await self._stored(connection, location_id)
-            change = await store.set_status(connection, stored.country_code, stored.party_id,
-                                            location_id, evse_uid, status, at, connector_id)
-            if change is not None:
-                await location_changed(connection, change)
+        async def unit(connection: AsyncConnection) -> tuple[LocationChange | None, Status]:
+            found = await store.record_status(
+                connection, None, None, location_id, evse_uid, status, at, connector_id)
+            if found[0] is not None:
+                await location_changed(connection, found[0])
+            return found
+
+        change, now_status = await self._groups.run(unit)
         self._committed(change)
-        result = change.location if change else stored
-        return cast(pb.EvseStatus, EVSE_STATUS.to_proto[_evse(result, evse_uid).status])
+        return cast(pb.EvseStatus, EVSE_STATUS.to_proto[now_status])
 
     async def SetEvseStatus(
         self, request: pb.SetEvseStatusRequest, context: Context

@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 from sidecar.servicers.locations import LocationServicer
 from sidecar.servicers.status import StatusInterceptor
 from sidecar.servicers.tariffs import TariffServicer
+from sidecar.servicers.transactions import TransactionServicer
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
 
@@ -37,6 +38,7 @@ def registrations(database: Database, wakeup: Wakeup) -> list[Registration]:
     ours: dict[str, Any] = {
         "LocationService": LocationServicer(database, wakeup),
         "TariffService": TariffServicer(database, wakeup),
+        "TransactionService": TransactionServicer(database, wakeup),
     }
     found: list[Registration] = []
     for pb2, grpc_module, name in (

@@ -11,6 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 def upsert(connection: AsyncConnection, table: Table) -> Any:
     """INSERT … that supports `on_conflict_do_update` on either dialect."""
-    if connection.dialect.name == "postgresql":
+    return upsert_for(connection.dialect.name, table)
+
+
+def upsert_for(dialect: str, table: Table) -> Any:
+    """`upsert` by dialect name, for statements built once and reused."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

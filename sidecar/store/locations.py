@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import NotFound, PreconditionFailed
@@ -22,6 +23,7 @@ from sidecar.ocpi.locations import EVSE, Connector, Location
 from sidecar.ocpi.types import now, utc
 from sidecar.store import tables
 from sidecar.store.documents import put_document
+from sidecar.store.engine import touch
 
 _t = tables.locations
 
@@ -48,19 +50,29 @@ class _Stored:
     statuses: dict[str, Any]
 
 
-async def _load(
-    connection: AsyncConnection, country_code: str, party_id: str, location_id: str,
-    *, for_update: bool = True,
-) -> _Stored | None:
+@cache
+def _load_statement(by_party: bool, locking: bool) -> Any:
     query = select(_t.c.document, _t.c.statuses).where(
-        _t.c.country_code == country_code.upper(),
-        _t.c.party_id == party_id.upper(),
-        _t.c.object_id == location_id,
-    )
-    if for_update and connection.dialect.name == "postgresql":
-        # Read-modify-write: a concurrent change of this location waits for our commit.
-        query = query.with_for_update()
-    row = (await connection.execute(query)).first()
+        _t.c.object_id == bindparam("k_object_id"))
+    if by_party:
+        query = query.where(_t.c.country_code == bindparam("k_country_code"),
+                            _t.c.party_id == bindparam("k_party_id"))
+    return query.with_for_update() if locking else query
+
+
+async def _load(
+    connection: AsyncConnection, country_code: str | None, party_id: str | None,
+    location_id: str, *, for_update: bool = True,
+) -> _Stored | None:
+    """The stored location; without a party, the one with this id (ids are unique to us)."""
+    by_party = country_code is not None and party_id is not None
+    # Read-modify-write: on PostgreSQL a concurrent change of this location waits for us.
+    locking = for_update and connection.dialect.name == "postgresql"
+    parameters = {"k_object_id": location_id}
+    if by_party:
+        parameters.update(k_country_code=(country_code or "").upper(),
+                          k_party_id=(party_id or "").upper())
+    row = (await connection.execute(_load_statement(by_party, locking), parameters)).first()
     if row is None:
         return None
     return _Stored(codec.decode(row.document, Location), dict(row.statuses or {}))
@@ -74,9 +86,32 @@ async def get_location(
     return stored.location if stored else None
 
 
+_REPLACE = (
+    update(_t)
+    .where(_t.c.country_code == bindparam("k_country_code"),
+           _t.c.party_id == bindparam("k_party_id"),
+           _t.c.object_id == bindparam("k_object_id"))
+    .values(document=bindparam("document"), last_updated=bindparam("last_updated"),
+            publish=bindparam("publish"), publish_allowed_to=bindparam("publish_allowed_to"),
+            statuses=bindparam("statuses"))
+)
+
+
 async def _save(
-    connection: AsyncConnection, location: Location, statuses: dict[str, Any]
+    connection: AsyncConnection, location: Location, statuses: dict[str, Any],
+    *, exists: bool = False,
 ) -> None:
+    if exists:
+        # The hot path (status changes): one prepared UPDATE, no upsert to build.
+        await connection.execute(_REPLACE, {
+            "k_country_code": location.country_code.upper(),
+            "k_party_id": location.party_id.upper(), "k_object_id": location.id,
+            "document": codec.encode(location), "last_updated": location.last_updated,
+            "publish": location.publish,
+            "publish_allowed_to": codec.to_builtins(location.publish_allowed_to),
+            "statuses": statuses})
+        touch(connection, _t.name)
+        return
     await put_document(
         connection, _t, country_code=location.country_code, party_id=location.party_id,
         object_id=location.id, document=codec.encode(location),
@@ -156,16 +191,17 @@ async def _commit(
                                  _t.c.object_id == candidate.id).values(statuses=statuses))
         return None
     await _save(connection, location, statuses if statuses is not None else
-                (stored.statuses if stored else {}))
+                (stored.statuses if stored else {}), exists=stored is not None)
     return LocationChange(location, patched, bool(old and old.publish))
 
 
 async def _require(
-    connection: AsyncConnection, country_code: str, party_id: str, location_id: str
+    connection: AsyncConnection, country_code: str | None, party_id: str | None,
+    location_id: str,
 ) -> _Stored:
     stored = await _load(connection, country_code, party_id, location_id)
     if stored is None:
-        raise NotFound("location_id", f"no location {location_id!r} of {country_code}/{party_id}")
+        raise NotFound("location_id", f"no location {location_id!r}")
     return stored
 
 
@@ -220,10 +256,22 @@ def _evse_status(entry: dict[str, Any]) -> Status:
 
 
 async def set_status(
-    connection: AsyncConnection, country_code: str, party_id: str, location_id: str,
-    evse_uid: str, status: Status, at: datetime, connector_id: str | None = None,
+    connection: AsyncConnection, country_code: str | None, party_id: str | None,
+    location_id: str, evse_uid: str, status: Status, at: datetime,
+    connector_id: str | None = None,
 ) -> LocationChange | None:
     """Record an EVSE (or connector) status reported at `at`; older reports are ignored."""
+    change, _ = await record_status(connection, country_code, party_id, location_id, evse_uid,
+                                    status, at, connector_id)
+    return change
+
+
+async def record_status(
+    connection: AsyncConnection, country_code: str | None, party_id: str | None,
+    location_id: str, evse_uid: str, status: Status, at: datetime,
+    connector_id: str | None = None,
+) -> tuple[LocationChange | None, Status]:
+    """Like `set_status`, and also the EVSE's status afterwards (changed or not)."""
     stored = await _require(connection, country_code, party_id, location_id)
     evse = _evse(stored, evse_uid)
     if evse.status == Status.REMOVED:
@@ -235,12 +283,12 @@ async def set_status(
     entry = dict(statuses.get(evse_uid, {}))
     if connector_id is None:
         if entry.get("at", "") > at_text:
-            return None
+            return None, evse.status
         entry = {"at": at_text, "evse": status.value, "connectors": {}}
     else:
         connectors = dict(entry.get("connectors", {}))
         if connectors.get(connector_id, ("", ""))[1] > at_text:
-            return None
+            return None, evse.status
         connectors[connector_id] = [status.value, at_text]
         entry = {"at": max(entry.get("at", ""), at_text), "evse": None, "connectors": connectors}
     statuses[evse_uid] = entry
@@ -252,7 +300,8 @@ async def set_status(
         for e in stored.location.evses or []
     ]
     candidate = msgspec.structs.replace(stored.location, evses=evses)
-    return await _commit(connection, candidate, stored, stamp, (evse_uid,), statuses)
+    change = await _commit(connection, candidate, stored, stamp, (evse_uid,), statuses)
+    return change, new_status
 
 
 async def set_publish(

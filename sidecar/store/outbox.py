@@ -12,14 +12,15 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ocpi.types import now
 from sidecar.store import tables
-from sidecar.store.dialect import upsert
+from sidecar.store.dialect import upsert_for
 
 PUT = "PUT"
 PATCH = "PATCH"
@@ -76,6 +77,65 @@ class Outcome:
     error: str | None
 
 
+def _merge(statement: Any) -> Any:
+    """ON CONFLICT clause of an enqueue: merge into the pending row (see the module doc)."""
+    new = statement.excluded
+    pending_patch = and_(_o.c.action == PATCH, new.action == PATCH)
+    return statement.on_conflict_do_update(
+        index_elements=["partner_id", "module", "country_code", "party_id", "object_id"],
+        set_={
+            # A PATCH joins a pending PATCH and is absorbed by a pending PUT/DELETE/POST;
+            # anything else replaces what was pending. After SENT only the news counts.
+            "action": case((and_(new.action == PATCH, _o.c.action != SENT), _o.c.action),
+                           else_=new.action),
+            "targets": case((pending_patch, _o.c.targets + literal(";") + new.targets),
+                            (_o.c.action == SENT, new.targets), else_=literal("")),
+            "generation": _o.c.generation + 1,
+        },
+    )
+
+
+_COLUMNS = ["partner_id", "module", "country_code", "party_id", "object_id", "action",
+            "targets", "generation", "attempts", "next_attempt_at", "created_at"]
+
+
+@cache
+def _enqueue_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT merge, built once per dialect (building costs more than running)."""
+    return _merge(upsert_for(dialect, _o))
+
+
+@cache
+def _enqueue_registered_statement(dialect: str) -> Any:
+    """INSERT … SELECT for every registered partner, with the merge; built once per dialect."""
+    values = select(
+        _p.c.id, bindparam("q_module"), bindparam("q_country_code"), bindparam("q_party_id"),
+        bindparam("q_object_id"), bindparam("q_action"), bindparam("q_targets"), literal(1),
+        literal(0), bindparam("q_stamp", type_=_o.c.next_attempt_at.type),
+        bindparam("q_created", type_=_o.c.created_at.type),
+    ).where(_p.c.status == "REGISTERED")
+    return _merge(upsert_for(dialect, _o).from_select(_COLUMNS, values))
+
+
+async def enqueue_registered(
+    connection: AsyncConnection,
+    module: str,
+    country_code: str,
+    party_id: str,
+    object_id: str,
+    action: str,
+    targets: Sequence[str] = (),
+) -> None:
+    """`enqueue` for every registered partner, in one statement."""
+    stamp = now()
+    await connection.execute(
+        _enqueue_registered_statement(connection.dialect.name),
+        {"q_module": module, "q_country_code": country_code.upper(),
+         "q_party_id": party_id.upper(), "q_object_id": object_id, "q_action": action,
+         "q_targets": ";".join(targets), "q_stamp": stamp, "q_created": stamp},
+    )
+
+
 async def enqueue(
     connection: AsyncConnection,
     partner_ids: Iterable[int],
@@ -97,22 +157,7 @@ async def enqueue(
     ]
     if not rows:
         return
-    statement = upsert(connection, _o)
-    new = statement.excluded
-    pending_patch = and_(_o.c.action == PATCH, new.action == PATCH)
-    merged = statement.on_conflict_do_update(
-        index_elements=["partner_id", "module", "country_code", "party_id", "object_id"],
-        set_={
-            # A PATCH joins a pending PATCH and is absorbed by a pending PUT/DELETE/POST;
-            # anything else replaces what was pending. After SENT only the news counts.
-            "action": case((and_(new.action == PATCH, _o.c.action != SENT), _o.c.action),
-                           else_=new.action),
-            "targets": case((pending_patch, _o.c.targets + literal(";") + new.targets),
-                            (_o.c.action == SENT, new.targets), else_=literal("")),
-            "generation": _o.c.generation + 1,
-        },
-    )
-    await connection.execute(merged, rows)
+    await connection.execute(_enqueue_statement(connection.dialect.name), rows)
 
 
 def _entry(row: Any) -> Entry:
@@ -122,9 +167,13 @@ def _entry(row: Any) -> Entry:
 
 
 async def claim(
-    connection: AsyncConnection, capacity: dict[int, int], lease: timedelta
-) -> list[Entry]:
-    """Take due entries, at most `capacity[partner]` per partner, for `lease`.
+    connection: AsyncConnection,
+    capacity: dict[int, int],
+    lease: timedelta,
+    documents: dict[str, Table],
+) -> list[tuple[Entry, bytes | None]]:
+    """Take due entries, at most `capacity[partner]` per partner, for `lease`, each with
+    the current document of its object (from the table `documents[module]`).
 
     Partners backing off are skipped; on PostgreSQL rows another worker holds are skipped.
     """
@@ -132,31 +181,50 @@ async def claim(
     if not wanted:
         return []
     stamp = now()
+    query = _claim_statement(connection.dialect.name, tuple(documents.items()))
+    parameters = {"c_partners": list(wanted), "c_stamp": stamp, "c_limit": sum(wanted.values())}
+    chosen = []
+    for row in await connection.execute(query, parameters):
+        if wanted.get(row.partner_id, 0) > 0:
+            wanted[row.partner_id] -= 1
+            document = bytes(row.document) if row.document is not None else None
+            chosen.append((_entry(row), document))
+    if chosen:
+        # What was claimed is in flight; the row keeps only what changes from now on.
+        await connection.execute(
+            update(_o).where(_o.c.id.in_([e.id for e, _ in chosen]))
+            .values(claimed_until=stamp + lease, action=SENT, targets=""))
+    return chosen
+
+
+@cache
+def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> Any:
+    """Due entries of the given partners, each with its object's document; built once."""
+    stamp = bindparam("c_stamp", type_=_o.c.next_attempt_at.type)
+    joined: Any = _o
+    bodies = []
+    for module, table in documents:
+        joined = joined.outerjoin(table, and_(
+            _o.c.module == module, table.c.country_code == _o.c.country_code,
+            table.c.party_id == _o.c.party_id, table.c.object_id == _o.c.object_id))
+        bodies.append(table.c.document)
+    body = func.coalesce(*bodies) if len(bodies) > 1 else bodies[0]
     query = (
-        select(_o)
+        select(_o, body.label("document"))
+        .select_from(joined)
         .where(
-            _o.c.partner_id.in_(list(wanted)),
+            _o.c.partner_id.in_(bindparam("c_partners", expanding=True)),
             _o.c.next_attempt_at <= stamp,
             or_(_o.c.claimed_until.is_(None), _o.c.claimed_until < stamp),
             _o.c.partner_id.not_in(
                 select(_p.c.id).where(_p.c.push_backoff_until > stamp).scalar_subquery()),
         )
         .order_by(_o.c.id)
-        .limit(sum(wanted.values()))
+        .limit(bindparam("c_limit"))
     )
-    if connection.dialect.name == "postgresql":
+    if dialect == "postgresql":
         query = query.with_for_update(skip_locked=True, of=_o)
-    chosen = []
-    for row in await connection.execute(query):
-        if wanted.get(row.partner_id, 0) > 0:
-            wanted[row.partner_id] -= 1
-            chosen.append(_entry(row))
-    if chosen:
-        # What was claimed is in flight; the row keeps only what changes from now on.
-        await connection.execute(
-            update(_o).where(_o.c.id.in_([e.id for e in chosen]))
-            .values(claimed_until=stamp + lease, action=SENT, targets=""))
-    return chosen
+    return query
 
 
 def _retry_action(entry: Entry) -> Any:
@@ -174,8 +242,17 @@ def backoff(failures: int, *, base: float = 1.0, cap: float = 300.0) -> timedelt
     return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** min(failures, 20))))
 
 
-async def record(connection: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
-    """Store delivery outcomes (any partners): attempts, acknowledgements, push health."""
+async def record(
+    connection: AsyncConnection,
+    outcomes: Sequence[Outcome],
+    *,
+    healthy_news: Callable[[set[int]], set[int]] = lambda partners: partners,
+) -> None:
+    """Store delivery outcomes (any partners): attempts, acknowledgements, push health.
+
+    `healthy_news` picks, of the partners that only succeeded, those whose health row is
+    worth writing now (by default all of them).
+    """
     if not outcomes:
         return
     stamp = now()
@@ -189,20 +266,22 @@ async def record(connection: AsyncConnection, outcomes: Sequence[Outcome]) -> No
     delivered = [o.entry for o in outcomes if o.error is None]
     if delivered:
         # Only the generation that was sent is acknowledged; a newer change stays queued.
-        await connection.execute(
+        deleted = await connection.execute(
             delete(_o).where(_o.c.id == bindparam("b_id"),
                              _o.c.generation == bindparam("b_generation")),
             [{"b_id": e.id, "b_generation": e.generation} for e in delivered],
         )
-        await connection.execute(
-            update(_o).where(_o.c.id.in_([e.id for e in delivered])).values(claimed_until=None))
+        if deleted.rowcount != len(delivered):
+            # Some changed while in flight: what changed goes out next.
+            await connection.execute(update(_o).where(
+                _o.c.id.in_([e.id for e in delivered])).values(claimed_until=None))
     failed_by_partner: dict[int, list[Outcome]] = {}
     for outcome in outcomes:
         if outcome.error is not None:
             failed_by_partner.setdefault(outcome.entry.partner_id, []).append(outcome)
     for partner_id, failed in failed_by_partner.items():
         await _failed(connection, partner_id, failed, stamp)
-    healthy = {e.partner_id for e in delivered} - failed_by_partner.keys()
+    healthy = healthy_news({e.partner_id for e in delivered} - failed_by_partner.keys())
     if healthy:
         await connection.execute(
             update(_p).where(_p.c.id.in_(sorted(healthy))).values(

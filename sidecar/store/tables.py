@@ -102,6 +102,8 @@ def _document_table(name: str, object_id_length: int) -> Table:
         UniqueConstraint("country_code", "party_id", "object_id", name=f"uq_{name}_object"),
     )
     Index(f"ix_{name}_last_updated", table.c.last_updated, table.c.pk)
+    # Ids are unique across our parties in practice; the core addresses objects by id alone.
+    Index(f"ix_{name}_object_id", table.c.object_id)
     return table
 
 

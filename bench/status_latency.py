@@ -1,0 +1,148 @@
+"""EVSE status change over gRPC until the eMSP has the PATCH: p50 and p99 at a steady rate.
+
+    .venv/bin/python -m bench.status_latency [--rate 200] [--seconds 10]
+
+Three processes: the real `ocpi-sidecar serve` (SQLite), a fake eMSP that stamps each
+request on arrival, and this one playing the core. Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from ocpi_sidecar.v1 import common_pb2, locations_pb2, locations_pb2_grpc
+
+from bench import _emsp
+from bench.push import free_ports
+from sidecar.store.engine import Database
+from sidecar.store.parties import upsert_party
+from sidecar.store.partners import REGISTERED, insert_partner
+from sidecar.store.schema import upgrade
+
+EVSES = 20
+
+
+async def prepare(url: str, emsp_port: int) -> None:
+    database = Database(url)
+    await upgrade(database)
+    async with database.write() as connection:
+        await upsert_party(connection, "NL", "CPA", {"name": "Bench CPO"})
+        await insert_partner(
+            connection, status=REGISTERED, versions_url="http://x/versions",
+            endpoints=[{"identifier": "locations", "role": "RECEIVER",
+                        "url": f"http://127.0.0.1:{emsp_port}/ocpi/2.2.1/locations"}],
+            roles=[{"role": "EMSP", "country_code": "DE", "party_id": "EMP",
+                    "business_details": {"name": "Fake"}}],
+            outbound_token="bench-token")
+    await database.dispose()
+
+
+def location() -> locations_pb2.Location:
+    connector = locations_pb2.Connector(
+        id="1", standard=locations_pb2.CONNECTOR_TYPE_IEC_62196_T2,
+        format=locations_pb2.CONNECTOR_FORMAT_SOCKET,
+        power_type=locations_pb2.POWER_TYPE_AC_3_PHASE,
+        max_voltage=230, max_amperage=32)
+    return locations_pb2.Location(
+        id="LOC1", party=common_pb2.PartyRef(country_code="NL", party_id="CPA"), publish=True,
+        address="Oudegracht 1", city="Utrecht", country="NLD",
+        coordinates=common_pb2.GeoLocation(latitude="52.09074", longitude="5.12142"),
+        time_zone="Europe/Amsterdam",
+        evses=[locations_pb2.Evse(uid=f"EVSE{n}", connectors=[connector]) for n in range(EVSES)])
+
+
+async def drive(grpc_address: str, rate: float, seconds: float) -> list[tuple[float, str, str]]:
+    """Send status changes at `rate`/s; returns (sent at, evse uid, OCPI status) per change."""
+    sent: list[tuple[float, str, str]] = []
+    async with grpc.aio.insecure_channel(grpc_address) as channel:
+        stub = locations_pb2_grpc.LocationServiceStub(channel)
+        await stub.UpsertLocation(locations_pb2.UpsertLocationRequest(
+            idempotency_key="setup", location=location()))
+        await asyncio.sleep(1.0)
+        statuses = [("OCPP16_CHARGE_POINT_STATUS_CHARGING", "CHARGING"),
+                    ("OCPP16_CHARGE_POINT_STATUS_AVAILABLE", "AVAILABLE")]
+        start = time.perf_counter()
+        pending = []
+        for number in range(int(rate * seconds)):
+            target = start + number / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            uid = f"EVSE{number % EVSES}"
+            name, ocpi = statuses[(number // EVSES) % 2]
+            stamp = Timestamp()
+            stamp.FromDatetime(datetime.now(UTC))
+            request = locations_pb2.SetEvseStatusRequest(
+                idempotency_key=f"s{number}", location_id="LOC1", evse_uid=uid,
+                timestamp=stamp, ocpp16_status=getattr(locations_pb2, name))
+            sent.append((time.time(), uid, ocpi))
+            pending.append(asyncio.ensure_future(stub.SetEvseStatus(request)))
+        await asyncio.gather(*pending)
+        await asyncio.sleep(2.0)
+    return sent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    arguments = parser.parse_args()
+    emsp_port, http_port, grpc_port = free_ports(3)
+    folder = tempfile.mkdtemp(prefix="bench-status-")
+    url = f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}"
+    asyncio.run(prepare(url, emsp_port))
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    fake = context.Process(target=_emsp.run, args=([emsp_port], theirs), daemon=True)
+    fake.start()
+    assert ours.recv() == "ready"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sidecar", "serve", "--database", url,
+         "--http", f"127.0.0.1:{http_port}", "--grpc", f"127.0.0.1:{grpc_port}",
+         "--admin-key", "bench"], cwd=folder, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        sent = asyncio.run(drive(f"127.0.0.1:{grpc_port}", arguments.rate, arguments.seconds))
+    finally:
+        server.terminate()
+        server.wait(20)
+        ours.send("stop")
+        log = ours.recv()
+        fake.join()
+    arrivals: dict[tuple[str, str], list[float]] = {}
+    for at, line in log:
+        if not line.startswith(b"PATCH"):
+            continue
+        uid = line.split(b" ")[1].rsplit(b"/", 1)[-1].decode()
+        status = json.loads(line.split(b" ", 3)[3])["status"]
+        arrivals.setdefault((uid, status), []).append(at)
+    latencies = []
+    missing = 0
+    for at, uid, status in sent:
+        later = [a for a in arrivals.get((uid, status), []) if a >= at]
+        if later:
+            latencies.append((min(later) - at) * 1000)
+        else:
+            missing += 1
+    latencies.sort()
+    print(f"{len(sent)} status changes at {arguments.rate:.0f}/s over {EVSES} EVSEs "
+          f"(SQLite, serve in its own process): gRPC call -> PATCH at the eMSP "
+          f"p50 {statistics.median(latencies):.1f} ms, "
+          f"p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, "
+          f"max {latencies[-1]:.1f} ms; changes not seen as their own PATCH: {missing}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""TransactionService requests checked and read into plain inputs; errors name the proto field.
+
+Meter values become `charging.Reading`s: the Energy.Active.Import.Register in Wh (unset
+measurand included), the Energy.Active.Export.Register, Power.Active.Import in W,
+Current.Import in A and SoC in %, after unit and multiplier; values per phase (L1, L2, L3,
+or L1-N, L2-N, L3-N) are summed when no total is given. Values measured at the charge
+point's grid Inlet and other measurands are stored as received but not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf.message import Message
+from ocpi_sidecar.v1 import common_pb2
+from ocpi_sidecar.v1 import transactions_pb2 as pb
+
+from sidecar.errors import InvalidField
+from sidecar.ocpi.cdrs import SignedData
+from sidecar.ocpi.enums import AuthMethod, TokenType
+from sidecar.servicers import mapping
+from sidecar.servicers.charging import Reading
+from sidecar.servicers.enum_mapping import TABLES
+from sidecar.store.idempotency import KEY_LENGTH, payload_hash
+
+MAX_EVENTS = 500
+_ID_LENGTH = 36
+
+_AUTH = TABLES[pb.AuthMethod.DESCRIPTOR.full_name]
+_TOKEN_TYPE = TABLES[common_pb2.TokenType.DESCRIPTOR.full_name]
+
+
+def _known(enum: Any) -> frozenset[int]:
+    return frozenset(value.number for value in enum.DESCRIPTOR.values)
+
+
+_MEASURANDS = _known(pb.Measurand)
+_PHASES = _known(pb.Phase)
+_CONTEXTS = _known(pb.ReadingContext)
+_LOCATIONS = _known(pb.MeterLocation)
+_UNITS = _known(pb.UnitOfMeasure)
+
+# Measurand -> what the builder uses it as.
+_USED = {
+    pb.MEASURAND_UNSPECIFIED: "energy_wh",
+    pb.MEASURAND_ENERGY_ACTIVE_IMPORT_REGISTER: "energy_wh",
+    pb.MEASURAND_ENERGY_ACTIVE_EXPORT_REGISTER: "export_wh",
+    pb.MEASURAND_POWER_ACTIVE_IMPORT: "power_w",
+    pb.MEASURAND_CURRENT_IMPORT: "current_a",
+    pb.MEASURAND_SOC: "soc",
+}
+_ONE, _K = Decimal(1), Decimal(1000)
+# Per use, the units it accepts and their factor to Wh, W, A or %.
+_FACTORS: dict[str, dict[int, Decimal]] = {
+    "energy_wh": {pb.UNIT_OF_MEASURE_UNSPECIFIED: _ONE, pb.UNIT_OF_MEASURE_WH: _ONE,
+                  pb.UNIT_OF_MEASURE_KWH: _K},
+    "power_w": {pb.UNIT_OF_MEASURE_UNSPECIFIED: _ONE, pb.UNIT_OF_MEASURE_W: _ONE,
+                pb.UNIT_OF_MEASURE_KW: _K},
+    "current_a": {pb.UNIT_OF_MEASURE_UNSPECIFIED: _ONE, pb.UNIT_OF_MEASURE_A: _ONE},
+    "soc": {pb.UNIT_OF_MEASURE_UNSPECIFIED: _ONE, pb.UNIT_OF_MEASURE_PERCENT: _ONE},
+}
+_FACTORS["export_wh"] = _FACTORS["energy_wh"]
+_SUMMED_PHASES = frozenset({pb.PHASE_L1, pb.PHASE_L2, pb.PHASE_L3, pb.PHASE_L1_N,
+                            pb.PHASE_L2_N, pb.PHASE_L3_N})
+_HUNDRED = Decimal(100)
+
+CHARGING_STATES: dict[int, str] = {
+    pb.CHARGING_STATE_CHARGING: "CHARGING",
+    pb.CHARGING_STATE_EV_CONNECTED: "EV_CONNECTED",
+    pb.CHARGING_STATE_SUSPENDED_EV: "SUSPENDED_EV",
+    pb.CHARGING_STATE_SUSPENDED_EVSE: "SUSPENDED_EVSE",
+    pb.CHARGING_STATE_IDLE: "IDLE",
+}
+
+# StopReason -> the OCPP text (1.6 Reason / 2.0.1 ReasonEnumType), for the CDR remark.
+STOP_REASONS = {
+    pb.STOP_REASON_DE_AUTHORIZED: "DeAuthorized", pb.STOP_REASON_EMERGENCY_STOP: "EmergencyStop",
+    pb.STOP_REASON_ENERGY_LIMIT_REACHED: "EnergyLimitReached",
+    pb.STOP_REASON_EV_DISCONNECTED: "EVDisconnected", pb.STOP_REASON_GROUND_FAULT: "GroundFault",
+    pb.STOP_REASON_HARD_RESET: "HardReset", pb.STOP_REASON_IMMEDIATE_RESET: "ImmediateReset",
+    pb.STOP_REASON_LOCAL: "Local", pb.STOP_REASON_LOCAL_OUT_OF_CREDIT: "LocalOutOfCredit",
+    pb.STOP_REASON_MASTER_PASS: "MasterPass", pb.STOP_REASON_OTHER: "Other",
+    pb.STOP_REASON_OVERCURRENT_FAULT: "OvercurrentFault", pb.STOP_REASON_POWER_LOSS: "PowerLoss",
+    pb.STOP_REASON_POWER_QUALITY: "PowerQuality", pb.STOP_REASON_REBOOT: "Reboot",
+    pb.STOP_REASON_REMOTE: "Remote", pb.STOP_REASON_SOC_LIMIT_REACHED: "SOCLimitReached",
+    pb.STOP_REASON_SOFT_RESET: "SoftReset", pb.STOP_REASON_STOPPED_BY_EV: "StoppedByEV",
+    pb.STOP_REASON_TIME_LIMIT_REACHED: "TimeLimitReached", pb.STOP_REASON_TIMEOUT: "Timeout",
+    pb.STOP_REASON_UNLOCK_COMMAND: "UnlockCommand",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What every write event has: its key, the hash of its payload, the transaction."""
+
+    key: str
+    digest: bytes
+    transaction_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInput:
+    """The token a transaction runs on, as the core sent it."""
+
+    uid: str
+    type: TokenType
+    contract_id: str | None
+    party: tuple[str, str] | None
+    authorized_by_sidecar: bool
+    authorization_reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterInput:
+    """Readings with the raw proto MeterValue each came from."""
+
+    readings: list[tuple[Reading, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class StartInput:
+    event: Event
+    location_id: str
+    evse_uid: str
+    connector_id: str | None
+    started_at: datetime
+    token: TokenInput | None
+    auth_method: AuthMethod | None
+    meter_start_wh: Decimal | None
+    meter: MeterInput
+    charging_state: str | None
+    reservation_id: int | None
+    start_command_id: str | None
+    tariff_id: str | None
+    currency: str | None
+    meter_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateInput:
+    event: Event
+    at: datetime
+    token: TokenInput | None
+    charging_state: str | None
+    connector_id: str | None
+    meter: MeterInput
+
+
+@dataclass(frozen=True, slots=True)
+class EndInput:
+    event: Event
+    ended_at: datetime
+    meter_stop_wh: Decimal | None
+    stop_reason: str | None
+    meter: MeterInput
+    signed_data: SignedData | None
+    invalid: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MeterEvent:
+    """One meter-values event; `path` prefixes its field names in errors (`events[3]`)."""
+
+    event: Event
+    meter: MeterInput
+    path: str
+
+
+def ascii_id(value: str, path: str, *, required: bool = True, length: int = _ID_LENGTH) -> str:
+    """An identifier: printable ASCII, at most `length` characters."""
+    if not value:
+        if required:
+            raise InvalidField(path, "required")
+        return value
+    if len(value) > length:
+        raise InvalidField(path, f"at most {length} characters")
+    if not value.isascii() or not value.isprintable():
+        raise InvalidField(path, "printable ASCII only")
+    return value
+
+
+def _event(request: Any, method: str, prefix: str = "") -> Event:
+    key = ascii_id(request.idempotency_key, prefix + "idempotency_key", length=KEY_LENGTH)
+    transaction_id = ascii_id(request.transaction_id, prefix + "transaction_id")
+    digest = payload_hash(method, request.SerializeToString(deterministic=True))
+    return Event(key, digest, transaction_id)
+
+
+def _required_time(message: Message, name: str, path: str) -> datetime:
+    if not message.HasField(name):
+        raise InvalidField(path, "required")
+    return mapping.timestamp(getattr(message, name), path).replace(microsecond=0)
+
+
+def _enum(value: int, known: frozenset[int], path: str) -> None:
+    if value not in known:
+        raise InvalidField(path, f"unknown enum value {value}")
+
+
+def _optional_decimal(text: str, path: str) -> Decimal | None:
+    return mapping.decimal(text, path) if text else None
+
+
+def _sampled(sampled: pb.SampledValue, here: str, whole: dict[str, Decimal],
+             phased: dict[str, Decimal]) -> None:
+    if not sampled.value:
+        raise InvalidField(f"{here}.value", "required")
+    value = mapping.decimal(sampled.value, f"{here}.value")
+    _enum(sampled.measurand, _MEASURANDS, f"{here}.measurand")
+    _enum(sampled.phase, _PHASES, f"{here}.phase")
+    _enum(sampled.context, _CONTEXTS, f"{here}.context")
+    _enum(sampled.location, _LOCATIONS, f"{here}.location")
+    _enum(sampled.unit, _UNITS, f"{here}.unit")
+    if not -9 <= sampled.multiplier <= 9:
+        raise InvalidField(f"{here}.multiplier", "must be between -9 and 9")
+    use = _USED.get(sampled.measurand)
+    factor = _FACTORS[use].get(sampled.unit) if use else None
+    if use is None or factor is None or sampled.location == pb.METER_LOCATION_INLET:
+        return
+    if sampled.multiplier:
+        value = value.scaleb(sampled.multiplier)
+    value *= factor
+    if use == "soc" and not 0 <= value <= _HUNDRED:
+        raise InvalidField(f"{here}.value", "state of charge must be between 0 and 100")
+    if sampled.phase == pb.PHASE_UNSPECIFIED:
+        whole[use] = value
+    elif sampled.phase in _SUMMED_PHASES:
+        phased[use] = phased.get(use, Decimal(0)) + value
+
+
+def reading(meter_value: pb.MeterValue, path: str) -> Reading:
+    """One MeterValue as the builder uses it."""
+    at = _required_time(meter_value, "timestamp", f"{path}.timestamp")
+    if not meter_value.sampled_values:
+        raise InvalidField(f"{path}.sampled_values", "required")
+    whole: dict[str, Decimal] = {}
+    phased: dict[str, Decimal] = {}
+    for j, sampled in enumerate(meter_value.sampled_values):
+        _sampled(sampled, f"{path}.sampled_values[{j}]", whole, phased)
+    return Reading(at, **{**phased, **whole})
+
+
+def meter_input(values: Any, path: str) -> MeterInput:
+    return MeterInput([(reading(value, f"{path}[{i}]"), value.SerializeToString())
+                       for i, value in enumerate(values)])
+
+
+def _charging_state(value: int, path: str) -> str | None:
+    if value == pb.CHARGING_STATE_UNSPECIFIED:
+        return None
+    state = CHARGING_STATES.get(value)
+    if state is None:
+        raise InvalidField(path, f"unknown enum value {value}")
+    return state
+
+
+def _token(request: Any, path: str = "token") -> TokenInput | None:
+    if not request.HasField("token"):
+        return None
+    token = request.token
+    type_ = _TOKEN_TYPE.to_ocpi.get(token.type)
+    uid = ascii_id(token.uid, f"{path}.uid")
+    if type_ is None:
+        raise InvalidField(f"{path}.type", "TOKEN_TYPE_UNSPECIFIED is not allowed"
+                           if token.type == 0 else f"unknown enum value {token.type}")
+    party = None
+    if token.HasField("party"):
+        country_code = ascii_id(token.party.country_code, f"{path}.party.country_code", length=2)
+        party_id = ascii_id(token.party.party_id, f"{path}.party.party_id", length=3)
+        if len(country_code) != 2 or len(party_id) != 3:
+            raise InvalidField(f"{path}.party", "country_code has 2 characters, party_id 3")
+        party = (country_code.upper(), party_id.upper())
+    return TokenInput(
+        uid=uid, type=type_,
+        contract_id=ascii_id(token.contract_id, f"{path}.contract_id", required=False) or None,
+        party=party, authorized_by_sidecar=token.authorized_by_sidecar,
+        authorization_reference=ascii_id(token.authorization_reference,
+                                         f"{path}.authorization_reference",
+                                         required=False) or None)
+
+
+def start_input(request: pb.StartTransactionRequest) -> StartInput:
+    """A checked StartTransaction."""
+    auth_method = None
+    if request.auth_method:
+        auth_method = _AUTH.to_ocpi.get(request.auth_method)
+        if auth_method is None:
+            raise InvalidField("auth_method", f"unknown enum value {request.auth_method}")
+    currency = request.currency or None
+    if currency is not None and not (len(currency) == 3 and currency.isascii()
+                                     and currency.isupper()):
+        raise InvalidField("currency", "an ISO 4217 code such as EUR")
+    if len(request.meter_id) > 255:
+        raise InvalidField("meter_id", "at most 255 characters")
+    return StartInput(
+        event=_event(request, "StartTransaction"),
+        location_id=ascii_id(request.location_id, "location_id"),
+        evse_uid=ascii_id(request.evse_uid, "evse_uid"),
+        connector_id=ascii_id(request.connector_id, "connector_id", required=False) or None,
+        started_at=_required_time(request, "started_at", "started_at"),
+        token=_token(request), auth_method=auth_method,
+        meter_start_wh=_optional_decimal(request.meter_start_wh, "meter_start_wh"),
+        meter=meter_input(request.meter_values, "meter_values"),
+        charging_state=_charging_state(request.charging_state, "charging_state"),
+        reservation_id=request.reservation_id if request.HasField("reservation_id") else None,
+        start_command_id=ascii_id(request.start_command_id, "start_command_id", required=False,
+                                  length=KEY_LENGTH) or None,
+        tariff_id=ascii_id(request.tariff_id, "tariff_id", required=False) or None,
+        currency=currency, meter_id=request.meter_id or None)
+
+
+def update_input(request: pb.UpdateTransactionRequest) -> UpdateInput:
+    """A checked UpdateTransaction."""
+    return UpdateInput(
+        event=_event(request, "UpdateTransaction"),
+        at=_required_time(request, "timestamp", "timestamp"), token=_token(request),
+        charging_state=_charging_state(request.charging_state, "charging_state"),
+        connector_id=ascii_id(request.connector_id, "connector_id", required=False) or None,
+        meter=meter_input(request.meter_values, "meter_values"))
+
+
+def end_input(request: pb.EndTransactionRequest) -> EndInput:
+    """A checked EndTransaction."""
+    stop_reason = None
+    if request.stop_reason:
+        stop_reason = STOP_REASONS.get(request.stop_reason)
+        if stop_reason is None:
+            raise InvalidField("stop_reason", f"unknown enum value {request.stop_reason}")
+    signed = None
+    if request.HasField("signed_data"):
+        signed = mapping.to_model(request.signed_data, SignedData, "signed_data")
+    return EndInput(
+        event=_event(request, "EndTransaction"),
+        ended_at=_required_time(request, "ended_at", "ended_at"),
+        meter_stop_wh=_optional_decimal(request.meter_stop_wh, "meter_stop_wh"),
+        stop_reason=stop_reason, meter=meter_input(request.meter_values, "meter_values"),
+        signed_data=signed, invalid=request.invalid)
+
+
+def meter_event(event: pb.MeterValuesEvent, path: str) -> MeterEvent:
+    """One checked meter-values event; `path` is "" in a stream, "events[i]" in a report."""
+    prefix = f"{path}." if path else ""
+    if not event.meter_values:
+        raise InvalidField(f"{prefix}meter_values", "required")
+    return MeterEvent(_event(event, "MeterValues", prefix),
+                      meter_input(event.meter_values, f"{prefix}meter_values"), path)
