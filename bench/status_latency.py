@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -63,9 +64,18 @@ def location() -> locations_pb2.Location:
         evses=[locations_pb2.Evse(uid=f"EVSE{n}", connectors=[connector]) for n in range(EVSES)])
 
 
-async def drive(grpc_address: str, rate: float, seconds: float) -> list[tuple[float, str, str]]:
-    """Send status changes at `rate`/s; returns (sent at, evse uid, OCPI status) per change."""
+async def drive(
+    grpc_address: str, rate: float, seconds: float
+) -> tuple[list[tuple[float, str, str]], list[float]]:
+    """Send status changes at `rate`/s; (sent at, evse uid, OCPI status) and ack times (ms)."""
     sent: list[tuple[float, str, str]] = []
+    acks: list[float] = []
+
+    async def call(stub: Any, request: Any) -> None:
+        started = time.perf_counter()
+        await stub.SetEvseStatus(request)
+        acks.append((time.perf_counter() - started) * 1000)
+
     async with grpc.aio.insecure_channel(grpc_address) as channel:
         stub = locations_pb2_grpc.LocationServiceStub(channel)
         await stub.UpsertLocation(locations_pb2.UpsertLocationRequest(
@@ -88,10 +98,10 @@ async def drive(grpc_address: str, rate: float, seconds: float) -> list[tuple[fl
                 idempotency_key=f"s{number}", location_id="LOC1", evse_uid=uid,
                 timestamp=stamp, ocpp16_status=getattr(locations_pb2, name))
             sent.append((time.time(), uid, ocpi))
-            pending.append(asyncio.ensure_future(stub.SetEvseStatus(request)))
+            pending.append(asyncio.ensure_future(call(stub, request)))
         await asyncio.gather(*pending)
         await asyncio.sleep(2.0)
-    return sent
+    return sent, acks
 
 
 def main() -> None:
@@ -114,7 +124,8 @@ def main() -> None:
          "--admin-key", "bench"], cwd=folder, stderr=subprocess.DEVNULL)
     try:
         time.sleep(3)
-        sent = asyncio.run(drive(f"127.0.0.1:{grpc_port}", arguments.rate, arguments.seconds))
+        sent, acks = asyncio.run(
+            drive(f"127.0.0.1:{grpc_port}", arguments.rate, arguments.seconds))
     finally:
         server.terminate()
         server.wait(20)
@@ -142,6 +153,9 @@ def main() -> None:
           f"p50 {statistics.median(latencies):.1f} ms, "
           f"p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, "
           f"max {latencies[-1]:.1f} ms; changes not seen as their own PATCH: {missing}")
+    acks.sort()
+    print(f"  of which the gRPC call until acknowledged (committed): "
+          f"p50 {statistics.median(acks):.1f} ms, p99 {acks[int(len(acks) * 0.99) - 1]:.1f} ms")
 
 
 if __name__ == "__main__":

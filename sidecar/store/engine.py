@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -47,6 +50,30 @@ def _sqlite_setup(engine: AsyncEngine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _InlineSqlite(aiosqlite.Connection):
+    """aiosqlite's API, with every call run at once on the event loop's thread.
+
+    For the one writer connection: its statements take microseconds on a local WAL file,
+    while a trip to a driver thread and back costs ~0.1 ms and, on a busy machine, waits
+    for the scheduler twice. Only connecting (and closing) still use aiosqlite's thread.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def _inline_creator(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    async def create() -> aiosqlite.Connection:
+        connection = _InlineSqlite(
+            partial(sqlite3.connect, path, check_same_thread=False), iter_chunk_size=64)
+        connection._thread.daemon = True
+        return await connection
+
+    return create
+
+
 class Database:
     """The engines of one database: `write()` and `read()` give a connection in a transaction."""
 
@@ -59,7 +86,9 @@ class Database:
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0)
+            inline = {"async_creator": _inline_creator(parsed.database)} if (
+                parsed.database and parsed.database != ":memory:") else {}
+            self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0, **inline)
             self.reader = create_async_engine(self.url, pool_size=4, max_overflow=4)
             _sqlite_setup(self.writer, immediate=True)
             _sqlite_setup(self.reader, immediate=False)
