@@ -23,6 +23,7 @@ from sidecar.ocpi.enums import InterfaceRole
 from sidecar.ocpi.types import now, utc
 from sidecar.store import outbox, tables
 from sidecar.store import partners as partner_store
+from sidecar.store import sessions as session_store
 from sidecar.store.engine import Database
 
 log = logging.getLogger("ocpi_sidecar.push")
@@ -87,6 +88,8 @@ class Lane:
                                          f"internal error: {type(error).__name__}")
             finally:
                 self.busy -= 1
+            if outcome.deferred:
+                continue
             if outcome.error is not None:
                 self.failed = True
             self.worker.recorder.add(outcome)
@@ -104,6 +107,7 @@ class Recorder:
         self.worker = worker
         self.outcomes: list[outbox.Outcome] = []
         self.released: list[outbox.Entry] = []
+        self.deferred: list[tuple[outbox.Entry, float]] = []
 
     def add(self, outcome: outbox.Outcome) -> None:
         self.outcomes.append(outcome)
@@ -113,9 +117,15 @@ class Recorder:
         self.released.append(entry)
         self.worker.wake()
 
-    def take(self) -> tuple[list[outbox.Outcome], list[outbox.Entry]]:
-        taken = (self.outcomes, self.released)
-        self.outcomes, self.released = [], []
+    def defer(self, entry: outbox.Entry, seconds: float) -> None:
+        self.deferred.append((entry, seconds))
+        self.worker.wake()
+
+    def take(
+        self,
+    ) -> tuple[list[outbox.Outcome], list[outbox.Entry], list[tuple[outbox.Entry, float]]]:
+        taken = (self.outcomes, self.released, self.deferred)
+        self.outcomes, self.released, self.deferred = [], [], []
         return taken
 
 
@@ -138,12 +148,16 @@ class PushWorker:
         in_flight: int = 8,
         lease: timedelta = timedelta(seconds=60),
         poll: float = 1.0,
+        session_patch_interval: float = 5.0,
     ) -> None:
         self.database = database
         self.client = client
         self.in_flight = in_flight
         self.lease = lease
         self.poll = poll
+        self.session_patch_interval = session_patch_interval
+        # When each (partner, session) last got a PATCH (monotonic seconds).
+        self._patched: dict[tuple[int, str], float] = {}
         self.lanes: dict[int, Lane] = {}
         self.recorder = Recorder(self)
         # When each partner's healthy state was last written (monotonic seconds).
@@ -197,13 +211,21 @@ class PushWorker:
         """One transaction: record what lanes finished, then claim what is due for them."""
         if claim:
             await self._refresh_partners()
-        outcomes, released = self.recorder.take()
+        outcomes, released, deferred = self.recorder.take()
         capacity = {pid: lane.room() for pid, lane in self.lanes.items()} if claim else {}
-        if not outcomes and not released and not any(capacity.values()):
+        if not outcomes and not released and not deferred and not any(capacity.values()):
             return False
         async with self.database.write() as connection:
             await outbox.record(connection, outcomes, healthy_news=self._health_to_write)
             await outbox.release(connection, released)
+            for entry, seconds in deferred:
+                await outbox.defer(connection, entry, now() + timedelta(seconds=seconds))
+            for outcome in outcomes:
+                if outcome.periods is not None and outcome.error is None:
+                    e = outcome.entry
+                    await session_store.mark_delivered(
+                        connection, e.country_code, e.party_id, e.object_id,
+                        e.partner_id, outcome.periods)
             claimed = await outbox.claim(connection, capacity, self.lease, _tables())
         for partner_id in {o.entry.partner_id for o in outcomes} | {
                 e.partner_id for e in released}:
@@ -215,7 +237,7 @@ class PushWorker:
         for entry, document in claimed:
             self.documents[(entry.id, entry.generation)] = document
             self.lanes[entry.partner_id].take(entry)
-        return bool(claimed or outcomes or released)
+        return bool(claimed or outcomes or released or deferred)
 
     def _health_to_write(self, partners: set[int]) -> set[int]:
         """Healthy partners whose health row changes: recovering, or last written 1 s ago."""
@@ -240,9 +262,12 @@ class PushWorker:
         if base is None or partner.outbound_token is None:
             return outbox.Outcome(entry, entry.action, url, None, None,
                                   f"partner has no {entry.module} receiver endpoint")
+        if entry.module == "sessions" and document is not None:
+            return await self._deliver_session(partner, entry, url, document)
         requests = self._requests(entry, url, base, document)
         headers = _routing(partner, entry)
         last: tuple[str, str, int | None, int | None] = (entry.action, url, None, None)
+        location = None
         for verb, target, body in requests:
             try:
                 reply = await self.client.request(
@@ -252,7 +277,43 @@ class PushWorker:
                 return outbox.Outcome(entry, verb, target, error.http_status, error.status_code,
                                       str(error))
             last = (verb, target, reply.http_status, reply.envelope.status_code)
-        return outbox.Outcome(entry, *last, None)
+            location = reply.headers.get("location")
+        return outbox.Outcome(entry, *last, None, location=location)
+
+    async def _deliver_session(
+        self, partner: partner_store.Partner, entry: outbox.Entry, url: str, document: bytes
+    ) -> outbox.Outcome:
+        """PUT the session, or PATCH the changed fields with only the periods not sent yet.
+
+        PATCHes of one session go out at most once per `session_patch_interval`; a PATCH
+        that comes sooner waits (merged with whatever follows), so the final state is sent.
+        """
+        key = (partner.id, entry.object_id)
+        method, body = "PUT", document
+        if entry.action == outbox.PATCH:
+            wait = self.session_patch_interval - (time.monotonic() - self._patched.get(key, -1e9))
+            if wait > 0:
+                self.recorder.defer(entry, wait)
+                return outbox.Outcome(entry, "PATCH", url, None, None, None, deferred=True)
+            async with self.database.read() as connection:
+                held = await session_store.delivered_periods(
+                    connection, entry.country_code, entry.party_id, entry.object_id, partner.id)
+            method = "PATCH"
+            body = session_store.session_patch_body(document, entry.targets, held)
+            periods = max(held, session_store.period_count(document))
+        else:
+            periods = session_store.period_count(document)
+        try:
+            reply = await self.client.request(
+                method, url, partner.outbound_token or "", body=body,
+                headers=_routing(partner, entry), token_base64=partner.outbound_token_base64)
+        except PartnerError as error:
+            return outbox.Outcome(entry, method, url, error.http_status, error.status_code,
+                                  str(error))
+        if method == "PATCH":
+            self._patched[key] = time.monotonic()
+        return outbox.Outcome(entry, method, url, reply.http_status, reply.envelope.status_code,
+                              None, periods=periods)
 
     @staticmethod
     def _requests(
@@ -263,7 +324,7 @@ class PushWorker:
             return [("DELETE", url, None)]
         if document is None:
             return []  # gone meanwhile: nothing to show
-        if entry.action == "POST":
+        if entry.action == outbox.POST:
             return [("POST", base, document)]
         if entry.action == outbox.PATCH and entry.module == "locations":
             evses = {e.uid: e for e in codec.decode(document, _LocationStatuses).evses or []}

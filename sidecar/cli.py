@@ -53,6 +53,10 @@ def parser() -> argparse.ArgumentParser:
                        help="base URL partners use to reach --http")
     serve.add_argument("--admin-key", default=_env("admin_key", ""),
                        help=f"admin API key (default: kept in {ADMIN_KEY_FILE})")
+    serve.add_argument("--session-patch-interval", type=float,
+                       default=float(_env("session_patch_interval",
+                                          str(defaults.session_patch_interval))),
+                       help="seconds between two Session PATCHes to one partner")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     database_option(db_commands.add_parser("upgrade", help="apply schema migrations"))
@@ -109,7 +113,8 @@ async def serve(
         async with outbound_http() as http:
             client = OCPIClient(http)
             app = create_app(settings, database, client, wakeup)
-            worker = PushWorker(database, client)
+            worker = PushWorker(database, client,
+                                session_patch_interval=settings.session_patch_interval)
             wakeup.subscribe(worker.wake)
             grpc_server, grpc_port = await create_server(settings.grpc, database, wakeup)
             await grpc_server.start()
@@ -159,6 +164,7 @@ def _run_serve(arguments: argparse.Namespace) -> None:
     settings = Settings(
         http=arguments.http, grpc=arguments.grpc, database=arguments.database,
         public_url=arguments.public_url, admin_key=_admin_key(arguments.admin_key),
+        session_patch_interval=arguments.session_patch_interval,
     )
     if not arguments.admin_key:
         log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())

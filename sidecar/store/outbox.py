@@ -75,6 +75,12 @@ class Outcome:
     http_status: int | None
     ocpi_status: int | None
     error: str | None
+    # A session's charging periods the partner holds after this delivery.
+    periods: int | None = None
+    # The Location header of the answer (a CDR's URL at the partner).
+    location: str | None = None
+    # Not sent, put back for later (a session PATCH inside its coalescing interval).
+    deferred: bool = False
 
 
 def _merge(statement: Any) -> Any:
@@ -261,7 +267,8 @@ async def record(
         [{"partner_id": o.entry.partner_id, "module": o.entry.module,
           "object_id": o.entry.object_id, "method": o.method, "url": o.url[:500], "at": stamp,
           "http_status": o.http_status, "ocpi_status": o.ocpi_status,
-          "error": o.error and o.error[:1000]} for o in outcomes],
+          "error": o.error and o.error[:1000],
+          "response_location": o.location and o.location[:500]} for o in outcomes],
     )
     delivered = [o.entry for o in outcomes if o.error is None]
     if delivered:
@@ -323,6 +330,19 @@ async def release(
     for entry in entries:
         await connection.execute(update(_o).where(_o.c.id == entry.id).values(
             action=_retry_action(entry), targets="", **values))
+
+
+async def defer(connection: AsyncConnection, entry: Entry, not_before: datetime) -> None:
+    """Put a claimed entry back unsent, as it was (merged with what came since), for later."""
+    pending_patch = and_(_o.c.action == PATCH, literal(entry.action) == PATCH)
+    await connection.execute(
+        update(_o).where(_o.c.id == entry.id).values(
+            action=case((_o.c.action == SENT, literal(entry.action)),
+                        (pending_patch, literal(PATCH)), else_=_o.c.action),
+            targets=case((_o.c.action == SENT, literal(";".join(entry.targets))),
+                         (pending_patch, literal(";".join(entry.targets)) + literal(";")
+                          + _o.c.targets), else_=literal("")),
+            claimed_until=None, next_attempt_at=not_before))
 
 
 async def prune_attempts(connection: AsyncConnection, older_than: timedelta) -> None:

@@ -181,6 +181,8 @@ push_attempts = Table(
     Column("http_status", Integer, nullable=True),
     Column("ocpi_status", Integer, nullable=True),
     Column("error", String(1000), nullable=True),
+    # The Location header of the answer: where a POSTed CDR lives at the partner.
+    Column("response_location", String(500), nullable=True),
 )
 Index("ix_push_attempts_partner", push_attempts.c.partner_id, push_attempts.c.id)
 
