@@ -215,18 +215,26 @@ class PushWorker:
         capacity = {pid: lane.room() for pid, lane in self.lanes.items()} if claim else {}
         if not outcomes and not released and not deferred and not any(capacity.values()):
             return False
-        async with self.database.write() as connection:
-            await outbox.record(connection, outcomes, healthy_news=self._health_to_write)
-            await outbox.release(connection, released)
-            for entry, seconds in deferred:
-                await outbox.defer(connection, entry, now() + timedelta(seconds=seconds))
-            for outcome in outcomes:
-                if outcome.periods is not None and outcome.error is None:
-                    e = outcome.entry
-                    await session_store.mark_delivered(
-                        connection, e.country_code, e.party_id, e.object_id,
-                        e.partner_id, outcome.periods)
-            claimed = await outbox.claim(connection, capacity, self.lease, _tables())
+        try:
+            async with self.database.write() as connection:
+                # Lock order as everywhere else: the object's row, then outbox rows.
+                for outcome in sorted(outcomes, key=lambda o: o.entry.object_id):
+                    if outcome.periods is not None and outcome.error is None:
+                        e = outcome.entry
+                        await session_store.mark_delivered(
+                            connection, e.country_code, e.party_id, e.object_id,
+                            e.partner_id, outcome.periods)
+                await outbox.record(connection, outcomes, healthy_news=self._health_to_write)
+                await outbox.release(connection, released)
+                for entry, seconds in deferred:
+                    await outbox.defer(connection, entry, now() + timedelta(seconds=seconds))
+                claimed = await outbox.claim(connection, capacity, self.lease, _tables())
+        except Exception:
+            # Nothing was written: keep what the lanes reported for the next cycle.
+            self.recorder.outcomes[:0] = outcomes
+            self.recorder.released[:0] = released
+            self.recorder.deferred[:0] = deferred
+            raise
         for partner_id in {o.entry.partner_id for o in outcomes} | {
                 e.partner_id for e in released}:
             lane = self.lanes.get(partner_id)
