@@ -18,6 +18,7 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
 from gateway.app import create_app
+from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
 from gateway.push import PushWorker
 from sidecar.settings import Secret, Settings
@@ -99,6 +100,7 @@ async def serve(
     from sidecar.servicers.server import create_server
 
     database = Database(settings.database)
+    database.serving()
     await _prepare(database)
     sock = http_socket or bind(settings.http)
     http_port = sock.getsockname()[1]
@@ -116,12 +118,15 @@ async def serve(
             worker = PushWorker(database, client,
                                 session_patch_interval=settings.session_patch_interval)
             wakeup.subscribe(worker.wake)
-            grpc_server, grpc_port = await create_server(settings.grpc, database, wakeup)
+            grpc_server, grpc_port = await create_server(
+                settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
+                authorize_timeout=settings.authorize_timeout)
             await grpc_server.start()
             http_task = asyncio.create_task(
                 hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
             )
             push_task = asyncio.create_task(worker.run(stop))
+            checkpoints = asyncio.create_task(database.checkpoint_wal(stop))
             await _announce(settings, database, grpc_port)
             if on_ready is not None:
                 on_ready(http_port, grpc_port)
@@ -129,6 +134,7 @@ async def serve(
             await grpc_server.stop(grace=5)
             await http_task
             await push_task
+            await checkpoints
     finally:
         await database.dispose()
 

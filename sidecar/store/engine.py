@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -48,6 +49,12 @@ def _sqlite_setup(engine: AsyncEngine, *, immediate: bool) -> None:
         # Writers take the write lock up front, so that two writers never deadlock on an
         # upgrade from a read lock; readers begin deferred and never wait.
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
 
 
 class _InlineSqlite(aiosqlite.Connection):
@@ -120,6 +127,27 @@ class Database:
         async with self.reader.connect() as connection:
             async with connection.begin():
                 yield connection
+
+    async def checkpoint_wal(self, stop: asyncio.Event, every: float = 1.0) -> None:
+        """Until `stop`: copy the WAL back into the database file from a reader's thread.
+
+        The writer's own automatic checkpoint is switched off (see `serving`), because it
+        would run on the event loop's thread, in the middle of some commit, for milliseconds.
+        """
+        if not self.is_sqlite:
+            return
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+            except TimeoutError:
+                pass
+            async with self.reader.connect() as connection:
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def serving(self) -> None:
+        """This process will run `checkpoint_wal`: the writer stops checkpointing itself."""
+        if self.is_sqlite:
+            event.listen(self.writer.sync_engine, "connect", _no_autocheckpoint)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
