@@ -11,7 +11,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway import admin, cdrs, credentials, locations, sessions, tariffs, versions
+from gateway import (  # issue 5
+    admin,
+    cdrs,
+    charging_profiles,
+    commands,
+    credentials,
+    locations,
+    sessions,
+    tariffs,
+    tokens,
+    versions,
+)
 from gateway.admin import AdminError, admin_error_response
 from gateway.cache import ReadCache
 from gateway.client import OCPIClient
@@ -50,6 +61,22 @@ def routes() -> list[BaseRoute]:
         Route(f"{ocpi}/sessions/{{session_id}}/charging_preferences",
               sessions.put_charging_preferences, methods=["PUT"]),
         Route(f"{ocpi}/cdrs", cdrs.get_cdrs, methods=["GET"]),
+        # Issue 5: Tokens, Commands and ChargingProfiles receiver; the token cache refresh.
+        Route(f"{ocpi}/tokens/{{country_code}}/{{party_id}}/{{uid}}", tokens.get_token,
+              methods=["GET"]),
+        Route(f"{ocpi}/tokens/{{country_code}}/{{party_id}}/{{uid}}", tokens.put_token,
+              methods=["PUT"]),
+        Route(f"{ocpi}/tokens/{{country_code}}/{{party_id}}/{{uid}}", tokens.patch_token,
+              methods=["PATCH"]),
+        Route(f"{ocpi}/commands/{{command}}", commands.post_command, methods=["POST"]),
+        Route(f"{ocpi}/chargingprofiles/{{session_id}}", charging_profiles.get_active_profile,
+              methods=["GET"]),
+        Route(f"{ocpi}/chargingprofiles/{{session_id}}", charging_profiles.put_profile,
+              methods=["PUT"]),
+        Route(f"{ocpi}/chargingprofiles/{{session_id}}", charging_profiles.delete_profile,
+              methods=["DELETE"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}/tokens/refresh", tokens.refresh_tokens,
+              methods=["POST"]),
         Route(f"{ADMIN}/credentials-token-a", admin.create_token_a, methods=["POST"]),
         Route(f"{ADMIN}/partners", admin.list_all_partners, methods=["GET"]),
         Route(f"{ADMIN}/partners", admin.register_partner, methods=["POST"]),

@@ -21,6 +21,7 @@ from gateway.client import OCPIClient, PartnerError
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole
 from sidecar.ocpi.types import now, utc
+from sidecar.store import commands as command_store
 from sidecar.store import outbox, tables
 from sidecar.store import partners as partner_store
 from sidecar.store import sessions as session_store
@@ -28,9 +29,15 @@ from sidecar.store.engine import Database
 
 log = logging.getLogger("ocpi_sidecar.push")
 
+# Issue 5: active charging profiles live in the commands table too; joined a second time
+# in the claim, so under an alias made once (the claim statement is cached by its tables).
+_ACTIVE_PROFILES = tables.commands.alias("active_profiles")
+
+
 def _tables() -> dict[str, Table]:
-    found: dict[str, Table] = {"locations": tables.locations, "tariffs": tables.tariffs}
-    for module in ("sessions", "cdrs"):
+    found: dict[str, Table] = {"locations": tables.locations, "tariffs": tables.tariffs,
+                               command_store.ACTIVE_PROFILES: _ACTIVE_PROFILES}  # type: ignore[dict-item]
+    for module in ("sessions", "cdrs", "commands"):
         table = tables.metadata.tables.get(module)
         if table is not None:
             found[module] = table
@@ -265,6 +272,8 @@ class PushWorker:
     async def deliver(self, partner: partner_store.Partner, entry: outbox.Entry) -> outbox.Outcome:
         """Send one entry to the partner; failures become an Outcome with an error."""
         document = self.documents.pop((entry.id, entry.generation), None)
+        if entry.module in (command_store.MODULE, command_store.ACTIVE_PROFILES):
+            return await self._deliver_result(partner, entry, document)
         base = partner.endpoint(entry.module, InterfaceRole.RECEIVER)
         url = f"{base}/{entry.country_code}/{entry.party_id}/{entry.object_id}"
         if base is None or partner.outbound_token is None:
@@ -287,6 +296,35 @@ class PushWorker:
             last = (verb, target, reply.http_status, reply.envelope.status_code)
             location = reply.headers.get("location")
         return outbox.Outcome(entry, *last, None, location=location)
+
+    async def _deliver_result(
+        self, partner: partner_store.Partner, entry: outbox.Entry, document: bytes | None
+    ) -> outbox.Outcome:
+        """POST a command's (or profile request's) result to the `response_url` of its
+        request; PUT an active charging profile to the partner's chargingprofiles (issue 5)."""
+        method = "POST"
+        target: tuple[str, str | None] | None = None
+        if entry.module == command_store.ACTIVE_PROFILES:
+            base = partner.endpoint("chargingprofiles", InterfaceRole.SENDER)
+            method = "PUT"
+            target = (f"{base.rstrip('/')}/{entry.object_id}", None) if base else None
+        else:
+            async with self.database.read() as connection:
+                target = await command_store.response_target(
+                    connection, entry.country_code, entry.party_id, entry.object_id)
+        if target is None or document is None or partner.outbound_token is None:
+            return outbox.Outcome(entry, method, "", None, None, None)  # nothing to send
+        url, correlation_id = target
+        try:
+            reply = await self.client.request(
+                method, url, partner.outbound_token, body=document,
+                headers=_routing(partner, entry), correlation_id=correlation_id,
+                token_base64=partner.outbound_token_base64)
+        except PartnerError as error:
+            return outbox.Outcome(entry, method, url, error.http_status, error.status_code,
+                                  str(error))
+        return outbox.Outcome(entry, method, url, reply.http_status, reply.envelope.status_code,
+                              None)
 
     async def _deliver_session(
         self, partner: partner_store.Partner, entry: outbox.Entry, url: str, document: bytes

@@ -17,6 +17,10 @@ MODULES: tuple[tuple[ModuleID, InterfaceRole], ...] = (
     (ModuleID.TARIFFS, InterfaceRole.SENDER),
     (ModuleID.SESSIONS, InterfaceRole.SENDER),
     (ModuleID.CDRS, InterfaceRole.SENDER),
+    # Issue 5.
+    (ModuleID.TOKENS, InterfaceRole.RECEIVER),
+    (ModuleID.COMMANDS, InterfaceRole.RECEIVER),
+    (ModuleID.CHARGING_PROFILES, InterfaceRole.RECEIVER),
 )
 
 

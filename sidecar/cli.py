@@ -58,6 +58,13 @@ def parser() -> argparse.ArgumentParser:
                        default=float(_env("session_patch_interval",
                                           str(defaults.session_patch_interval))),
                        help="seconds between two Session PATCHes to one partner")
+    # Issue 5: token authorization and commands.
+    serve.add_argument("--authorize-timeout", type=float,
+                       default=float(_env("authorize_timeout", str(defaults.authorize_timeout))),
+                       help="seconds to wait for an eMSP's real-time token authorization")
+    serve.add_argument("--command-timeout", type=float,
+                       default=float(_env("command_timeout", str(defaults.command_timeout))),
+                       help="seconds the core has to answer an eMSP command or profile request")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     database_option(db_commands.add_parser("upgrade", help="apply schema migrations"))
@@ -171,6 +178,7 @@ def _run_serve(arguments: argparse.Namespace) -> None:
         http=arguments.http, grpc=arguments.grpc, database=arguments.database,
         public_url=arguments.public_url, admin_key=_admin_key(arguments.admin_key),
         session_patch_interval=arguments.session_patch_interval,
+        authorize_timeout=arguments.authorize_timeout, command_timeout=arguments.command_timeout,
     )
     if not arguments.admin_key:
         log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())

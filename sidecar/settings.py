@@ -36,6 +36,10 @@ class Settings:
     session_patch_interval: float = 5.0
     # Entries of the gateway's read cache (Sender list pages and the like); 0 turns it off.
     read_cache_size: int = 4096
+    # Seconds to wait for an eMSP's real-time token authorization before using the cache.
+    authorize_timeout: float = 3.0
+    # Seconds the core has to report a command's result before the eMSP gets TIMEOUT.
+    command_timeout: float = 30.0
 
     @property
     def base_url(self) -> str:

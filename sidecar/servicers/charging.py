@@ -153,6 +153,8 @@ class TxState(msgspec.Struct, kw_only=True):
     meter_start_wh: Decimal | None = None
     changes: list[StateChange] = []
     progress: Progress
+    # The last stored meter value (meter_values.pk) the walk took in.
+    walked_pk: int = 0
     total_cost: Price | None = None
     ended_at: datetime | None = None
     meter_stop_wh: Decimal | None = None

@@ -4,11 +4,18 @@ A unit is what one caller hands in: the events of one ReportMeterValues call (al
 nothing) or of one stream message (each event on its own). While a commit runs, new units
 wait; the next commit takes all of them (up to `max_events`), so the busier the sidecar, the
 larger its transactions. A caller hears about its events only after their commit.
+
+A commit stores the events (idempotency keys and readings) and refreshes the sessions they
+belong to: at once when no other unit is waiting, else at most once per `session_refresh`
+seconds per session, so that under load a session's document, its pricing and its outbox
+entry are redone once for many readings, not for each. Readings a refresh has not taken in
+yet are found by number (`TxState.walked_pk`), also after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -21,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed, SidecarError
 from sidecar.ocpi.enums import SessionStatus
 from sidecar.ocpi.types import now
+from sidecar.pricing import PricedSession
 from sidecar.servicers import charging
 from sidecar.servicers import transaction_mapping as inputs
 from sidecar.store import idempotency, outbox
@@ -29,6 +37,8 @@ from sidecar.store.engine import Database
 
 SESSIONS = "sessions"
 METHOD = "MeterValues"
+# A pause without new events that ends the wait for more (seconds).
+QUIET = 0.001
 ENDED = frozenset({SessionStatus.COMPLETED.value, SessionStatus.INVALID.value})
 
 # Per event: None when stored (or already stored), else why not.
@@ -55,11 +65,66 @@ async def enqueue_session(
     return True
 
 
+async def advance_session(
+    connection: AsyncConnection, row_pk: int, state: charging.TxState,
+    new: list[tuple[int, bytes]], length: timedelta, *,
+    changes: Sequence[charging.StateChange] = (), restart: bool = False,
+) -> PricedSession | None:
+    """Take in stored readings `new` (numbered after `state.walked_pk`) and new `changes`
+    (already in `state.changes`); walk on, or replay everything when something is late,
+    the start moved (`restart`) or the session ended. Prices when that can change the cost;
+    returns the pricing (None when it did not price).
+    """
+    readings = [charging.decode_reading(data) for _, data in new]
+    items: list[charging.Reading | charging.StateChange] = [*readings, *changes]
+    if restart or state.ended_at is not None or charging.is_late(state, items):
+        stored = await store.readings_of(connection, row_pk)
+        charging.replay(state, [charging.decode_reading(data) for _, data in stored], length)
+        state.walked_pk = max((pk for pk, _ in stored), default=state.walked_pk)
+        return charging.price(state)
+    closed = charging.walk(state.progress, items, length)
+    if new:
+        state.walked_pk = max(state.walked_pk, new[-1][0])
+    if closed or changes or state.total_cost is None:
+        return charging.price(state)
+    return None
+
+
+async def refresh_sessions(
+    connection: AsyncConnection, pks: Sequence[int], length: timedelta, stamp: datetime
+) -> bool:
+    """Bring these running sessions up to their stored readings; queue what changed.
+
+    Returns whether something was queued for a partner.
+    """
+    if not pks:
+        return False
+    rows = [row for row in await store.load_sessions_by_pk(connection, pks)
+            if row.status not in ENDED]
+    states = {row.pk: charging.decode_state(row.state) for row in rows}
+    new = await store.readings_after(connection, {pk: s.walked_pk for pk, s in states.items()})
+    writes: list[store.SessionWrite] = []
+    pushes = []
+    for row in rows:
+        state = states[row.pk]
+        await advance_session(connection, row.pk, state, new[row.pk], length)
+        write, push = charging.plan_write(row, state, row.partner_id, stamp)
+        writes.append(write)
+        pushes.append((state, row.partner_id, push))
+    await store.update_sessions(connection, writes)
+    pushed = False
+    for state, partner_id, push in pushes:
+        pushed = await enqueue_session(connection, state, partner_id, push) or pushed
+    return pushed
+
+
 @dataclass(slots=True)
 class _Unit:
-    events: Sequence[inputs.MeterEvent]
+    events: list[inputs.MeterEvent]
     all_or_nothing: bool
     future: asyncio.Future[list[Result]]
+    # Taken into a commit: nothing may join it any more.
+    taken: bool = False
 
 
 def _rejection(index: int, key: str, error: SidecarError) -> pb.RejectedMeterValuesEvent:
@@ -78,38 +143,86 @@ class MeterCommitter:
     """Commits meter-value events in groups; `submit` answers after the commit."""
 
     def __init__(self, database: Database, wakeup: outbox.Wakeup, period_length: timedelta,
-                 *, max_events: int = 2000, stream_window: int = 10_000) -> None:
+                 *, session_refresh: float = 5.0, linger: float = 0.02,
+                 max_events: int = 2000, stream_window: int = 10_000) -> None:
         self._database = database
         self._wakeup = wakeup
         self._length = period_length
+        self._refresh = session_refresh
+        # How long a commit may wait for more events to join it, while they keep coming.
+        self._linger = linger
         self._max_events = max_events
         # Events a stream may have waiting for their commit before it stops reading.
         self._window = stream_window
         self._pending: deque[_Unit] = deque()
+        self._pending_events = 0
+        # Sessions with readings not taken in yet: pk -> since when (monotonic seconds).
+        self._dirty: dict[int, float] = {}
+        self._news = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def submit_nowait(self, events: Sequence[inputs.MeterEvent], *,
-                      all_or_nothing: bool) -> asyncio.Future[list[Result]]:
-        """Queue events; the future gives one Result per event once committed."""
+    def _submit(self, events: Sequence[inputs.MeterEvent], all_or_nothing: bool) -> _Unit:
         future: asyncio.Future[list[Result]] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieved)
-        self._pending.append(_Unit(events, all_or_nothing, future))
+        unit = _Unit(list(events), all_or_nothing, future)
+        self._pending.append(unit)
+        self._pending_events += len(events)
+        self._news.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="meter-commits")
-        return future
+        return unit
+
+    def _join(self, unit: _Unit | None, events: list[inputs.MeterEvent]) -> bool:
+        """Add events to a queued unit of a stream, if it is still waiting; False if not."""
+        if unit is None or unit.taken or len(unit.events) + len(events) > self._max_events:
+            return False
+        unit.events += events
+        self._pending_events += len(events)
+        return True
 
     async def submit(self, events: Sequence[inputs.MeterEvent], *,
                      all_or_nothing: bool) -> list[Result]:
-        """Queue events and wait for their commit."""
-        return await self.submit_nowait(events, all_or_nothing=all_or_nothing)
+        """Queue events and wait for their commit: one Result per event."""
+        return await self._submit(events, all_or_nothing).future
+
+    async def _gather(self) -> None:
+        """Let events join the next commit while they keep coming: until `max_events` are
+        queued, `linger` has passed, or a millisecond brought nothing new (a caller waiting
+        alone is not kept waiting)."""
+        deadline = time.monotonic() + self._linger
+        seen = self._pending_events
+        while seen < self._max_events and time.monotonic() < deadline:
+            await asyncio.sleep(QUIET)
+            if self._pending_events == seen:
+                return
+            seen = self._pending_events
+
+    def _take(self) -> list[_Unit]:
+        units = [self._pending.popleft()]
+        count = len(units[0].events)
+        while self._pending and count + len(self._pending[0].events) <= self._max_events:
+            count += len(self._pending[0].events)
+            units.append(self._pending.popleft())
+        self._pending_events -= count
+        for unit in units:
+            unit.taken = True
+        return units
 
     async def _run(self) -> None:
-        while self._pending:
-            units = [self._pending.popleft()]
-            count = len(units[0].events)
-            while self._pending and count + len(self._pending[0].events) <= self._max_events:
-                count += len(self._pending[0].events)
-                units.append(self._pending.popleft())
+        """Commit what is queued; refresh lagging sessions when they are due; then stop."""
+        while self._pending or self._dirty:
+            if not self._pending:
+                wait = min(self._dirty.values()) + self._refresh - time.monotonic()
+                if wait > 0:
+                    self._news.clear()
+                    try:
+                        await asyncio.wait_for(self._news.wait(), wait)
+                    except TimeoutError:
+                        pass
+                    continue
+            else:
+                await self._gather()
+            units = self._take() if self._pending else []
             try:
                 results = await self._commit(units)
             except Exception as error:
@@ -127,20 +240,24 @@ class MeterCommitter:
         for attempt in (1, 2):
             try:
                 async with self._database.write() as connection:
-                    results, pushed = await self._apply(connection, units)
+                    results, pushed, dirty = await self._apply(connection, units)
                 break
             except IntegrityError:  # a concurrent writer (PostgreSQL) stored a key first
                 if attempt == 2:
                     raise
+        self._dirty = dirty
         if pushed:
             self._wakeup.notify()
         return results
 
     async def _apply(self, connection: AsyncConnection, units: list[_Unit]
-                     ) -> tuple[list[list[Result]], bool]:
+                     ) -> tuple[list[list[Result]], bool, dict[int, float]]:
+        """Store the units' events; refresh the sessions that are due (see the module doc)."""
         events = [event for unit in units for event in unit.events]
-        rows = await store.load_sessions(connection, {e.event.transaction_id for e in events})
-        known = await idempotency.find_keys(connection, [e.event.key for e in events])
+        heads, known = {}, {}
+        if events:
+            heads = await store.load_heads(connection, {e.event.transaction_id for e in events})
+            known = await idempotency.find_keys(connection, [e.event.key for e in events])
         accepted: dict[str, bytes] = {}
         results: list[list[Result]] = []
         fresh: list[inputs.MeterEvent] = []
@@ -149,7 +266,7 @@ class MeterCommitter:
             mine: dict[str, bytes] = {}
             new: list[inputs.MeterEvent] = []
             for event in unit.events:
-                error, is_new = _check(event, rows, known, accepted, mine)
+                error, is_new = _check(event, heads, known, accepted, mine)
                 outcome.append(error)
                 if is_new:
                     mine[event.event.key] = event.event.digest
@@ -158,58 +275,34 @@ class MeterCommitter:
             if not (unit.all_or_nothing and any(e is not None for e in outcome)):
                 accepted.update(mine)
                 fresh += new
-        return results, await self._store(connection, rows, fresh)
-
-    async def _store(self, connection: AsyncConnection, rows: dict[str, store.SessionRow],
-                     fresh: list[inputs.MeterEvent]) -> bool:
-        if not fresh:
-            return False
-        by_transaction: dict[str, list[inputs.MeterEvent]] = {}
-        for event in fresh:
-            by_transaction.setdefault(event.event.transaction_id, []).append(event)
         stamp = now()
-        writes: list[store.SessionWrite] = []
-        pushes = []
-        meter_rows: list[tuple[int, datetime, bytes, bytes]] = []
-        for transaction_id in sorted(by_transaction):
-            row = rows[transaction_id]
-            readings = [item for e in by_transaction[transaction_id] for item in e.meter.readings]
-            state = await self._advanced(connection, row, [r for r, _ in readings])
-            write, push = charging.plan_write(row, state, row.partner_id, stamp)
-            writes.append(write)
-            pushes.append((state, row.partner_id, push))
-            meter_rows += [(row.pk, r.at, charging.encode(r), raw) for r, raw in readings]
         await idempotency.record_keys(
-            connection, [(e.event.key, METHOD, e.event.digest, b"") for e in fresh], stamp)
-        await store.add_meter_values(connection, meter_rows)
-        await store.update_sessions(connection, writes)
-        pushed = False
-        for state, partner_id, push in pushes:
-            pushed = await enqueue_session(connection, state, partner_id, push) or pushed
-        return pushed
-
-    async def _advanced(self, connection: AsyncConnection, row: store.SessionRow,
-                        readings: list[charging.Reading]) -> charging.TxState:
-        """The state with the readings walked; priced when a period closed (or never yet)."""
-        state = charging.decode_state(row.state)
-        if charging.is_late(state, readings):
-            stored = [charging.decode_reading(b)
-                      for b in await store.readings_of(connection, row.pk)]
-            charging.replay(state, stored + readings, self._length)
-            reprice = True
-        else:
-            closed = charging.walk(state.progress, readings, self._length)
-            reprice = closed > 0 or state.total_cost is None
-        if reprice:
-            charging.price(state)
-        return state
+            connection, [(e.event.key, METHOD, e.event.digest, b"") for e in fresh])
+        rows = []
+        dirty = dict(self._dirty)
+        clock = time.monotonic()
+        for event in fresh:
+            pk = heads[event.event.transaction_id].pk
+            dirty.setdefault(pk, clock)
+            rows += [(pk, r.at, charging.encode(r), raw) for r, raw in event.meter.readings]
+        await store.add_meter_values(connection, rows)
+        due = [pk for pk, since in dirty.items() if clock - since >= self._refresh]
+        pushed = await refresh_sessions(connection, due, self._length, stamp)
+        for pk in due:
+            del dirty[pk]
+        return results, pushed, dirty
 
     async def stream(self, requests: AsyncIterator[pb.StreamMeterValuesRequest]
                      ) -> pb.StreamMeterValuesResponse:
-        """StreamMeterValues: read, check and queue every event; answer once all committed."""
+        """StreamMeterValues: read, check and queue every event; answer once all committed.
+
+        Events join the stream's last queued unit while no commit has taken it, so a stream
+        costs one unit per commit, not one per message.
+        """
         index = stored = outstanding = 0
         rejected: list[pb.RejectedMeterValuesEvent] = []
-        waiting: deque[tuple[list[tuple[int, str]], asyncio.Future[list[Result]]]] = deque()
+        waiting: deque[tuple[list[tuple[int, str]], _Unit]] = deque()
+        last: _Unit | None = None
         async for message in requests:
             valid: list[inputs.MeterEvent] = []
             where: list[tuple[int, str]] = []
@@ -223,16 +316,21 @@ class MeterCommitter:
                 except InvalidField as error:
                     rejected.append(_rejection(index, event.idempotency_key, error))
                 index += 1
-            if valid:
-                waiting.append((where, self.submit_nowait(valid, all_or_nothing=False)))
-                outstanding += len(valid)
+            if not valid:
+                continue
+            outstanding += len(valid)
+            if self._join(last, valid):
+                waiting[-1][0].extend(where)
+            else:
+                last = self._submit(valid, all_or_nothing=False)
+                waiting.append((where, last))
             while outstanding > self._window:
-                where, future = waiting.popleft()
+                where, unit = waiting.popleft()
                 outstanding -= len(where)
-                stored += _account(where, await future, rejected)
+                stored += _account(where, await unit.future, rejected)
         while waiting:
-            where, future = waiting.popleft()
-            stored += _account(where, await future, rejected)
+            where, unit = waiting.popleft()
+            stored += _account(where, await unit.future, rejected)
         rejected.sort(key=lambda r: r.event_index)
         return pb.StreamMeterValuesResponse(stored_event_count=stored, rejected_events=rejected)
 
@@ -249,7 +347,7 @@ def _account(where: list[tuple[int, str]], results: list[Result],
 
 
 def _check(
-    event: inputs.MeterEvent, rows: dict[str, store.SessionRow],
+    event: inputs.MeterEvent, rows: dict[str, store.SessionHead],
     known: dict[str, idempotency.StoredKey], accepted: dict[str, bytes], mine: dict[str, bytes],
 ) -> tuple[Result, bool]:
     """(why not, whether new): a replay is stored already; a new event needs a running one."""

@@ -9,7 +9,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from sidecar.servicers.ev_driver import EvDriverServicer
 from sidecar.servicers.locations import LocationServicer
+from sidecar.servicers.ports import RealTimeAuthorizer
+from sidecar.servicers.smart_charging import SmartChargingServicer
 from sidecar.servicers.status import StatusInterceptor
 from sidecar.servicers.tariffs import TariffServicer
 from sidecar.servicers.transactions import TransactionServicer
@@ -20,8 +23,16 @@ from sidecar.store.outbox import Wakeup
 Registration = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
 
 
-def registrations(database: Database, wakeup: Wakeup) -> list[Registration]:
-    """Every service of the contract with its servicer (base classes answer UNIMPLEMENTED)."""
+def registrations(
+    database: Database,
+    wakeup: Wakeup,
+    authorizer: RealTimeAuthorizer | None = None,
+    authorize_timeout: float = 3.0,
+) -> list[Registration]:
+    """Every service of the contract with its servicer (base classes answer UNIMPLEMENTED).
+
+    `authorizer` asks eMSPs about tokens in real time (None: the token cache only).
+    """
     from ocpi_sidecar.v1 import (
         ev_driver_pb2,
         ev_driver_pb2_grpc,
@@ -39,6 +50,9 @@ def registrations(database: Database, wakeup: Wakeup) -> list[Registration]:
         "LocationService": LocationServicer(database, wakeup),
         "TariffService": TariffServicer(database, wakeup),
         "TransactionService": TransactionServicer(database, wakeup),
+        "EvDriverService": EvDriverServicer(database, wakeup, authorizer,
+                                            authorize_timeout=authorize_timeout),
+        "SmartChargingService": SmartChargingServicer(database, wakeup),
     }
     found: list[Registration] = []
     for pb2, grpc_module, name in (
@@ -61,6 +75,8 @@ async def create_server(
     wakeup: Wakeup,
     *,
     services: Sequence[Registration] | None = None,
+    authorizer: RealTimeAuthorizer | None = None,
+    authorize_timeout: float = 3.0,
 ) -> tuple[grpc.aio.Server, int]:
     """A started-later server bound to `address` (port 0 picks one); returns it and its port.
 
@@ -68,7 +84,8 @@ async def create_server(
     default registrations (tests). Every handler's errors pass through StatusInterceptor.
     """
     server = grpc.aio.server(interceptors=[StatusInterceptor()])
-    wanted = list(services) if services is not None else registrations(database, wakeup)
+    wanted = list(services) if services is not None else registrations(
+        database, wakeup, authorizer, authorize_timeout)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for add, servicer, full_name in wanted:

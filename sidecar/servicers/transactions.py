@@ -27,9 +27,10 @@ from sidecar.ocpi.locations import EVSE, Connector, Location
 from sidecar.ocpi.sessions import CdrToken
 from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import now, utc
+from sidecar.pricing import PricedSession
 from sidecar.servicers import charging, lookups
 from sidecar.servicers import transaction_mapping as inputs
-from sidecar.servicers.meter_commits import MeterCommitter, enqueue_session
+from sidecar.servicers.meter_commits import MeterCommitter, advance_session, enqueue_session
 from sidecar.store import cdrs, idempotency, outbox, tables
 from sidecar.store import sessions as store
 from sidecar.store.engine import Database
@@ -158,18 +159,22 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
     """TransactionService over the store.
 
     `period_length`: the longest charging period before a new one starts; `currency`: the
-    session currency when neither the request nor a tariff gives one.
+    session currency when neither the request nor a tariff gives one; `session_refresh`:
+    under a steady flow of meter values, how long a session's document may lag them
+    (meter_commits.py).
     """
 
     def __init__(
         self, database: Database, wakeup: outbox.Wakeup, *,
         period_length: timedelta = timedelta(minutes=5), currency: str = "EUR",
+        session_refresh: float = 5.0,
     ) -> None:
         self._database = database
         self._wakeup = wakeup
         self._length = period_length
         self._currency = currency
-        self.meter = MeterCommitter(database, wakeup, period_length)
+        self.meter = MeterCommitter(database, wakeup, period_length,
+                                    session_refresh=session_refresh)
 
     async def _replayed(self, connection: AsyncConnection, event: inputs.Event,
                         method: str) -> bytes | None:
@@ -248,16 +253,20 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
             if given.charging_state else [],
             progress=charging.fresh(given.started_at), reservation_id=given.reservation_id,
             start_command_id=given.start_command_id)
-        charging.replay(state, [r for r, _ in given.meter.readings], self._length)
-        charging.price(state)
         stamp = now()
-        session = charging.build_session(state, stamp)
+        document = codec.encode(charging.build_session(state, stamp))
         pk = await store.insert_session(
             connection, country_code=state.country_code, party_id=state.party_id,
             transaction_id=state.transaction_id, partner_id=partner_id,
-            status=session.status.value, document=codec.encode(session),
+            status=charging.status_of(state).value, document=document,
             state=charging.encode(state), last_updated=stamp)
         await store.add_meter_values(connection, _meter_rows(pk, given.meter))
+        await advance_session(connection, pk, state, [], self._length, restart=True)
+        row = store.SessionRow(pk, state.transaction_id, state.country_code, state.party_id,
+                               partner_id, charging.status_of(state).value, document, b"",
+                               stamp)
+        write, _ = charging.plan_write(row, state, partner_id, stamp)
+        await store.update_sessions(connection, [write])
         response = pb.StartTransactionResponse(session_id=state.transaction_id)
         await idempotency.record_keys(connection, [
             (event.key, "StartTransaction", event.digest, response.SerializeToString())], stamp)
@@ -292,31 +301,24 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
             restart = True
         elif partner_id is None and state.token is not None:
             partner_id = await owner_of(connection, state.token)
-        items: list[charging.Reading | charging.StateChange] = [
-            r for r, _ in given.meter.readings]
+        changes = []
         if given.charging_state is not None:
-            change = charging.StateChange(given.at, given.charging_state)
-            state.changes.append(change)
-            items.append(change)
-        await self._advance(connection, row, state, items, restart)
-        await store.add_meter_values(connection, _meter_rows(row.pk, given.meter))
+            changes.append(charging.StateChange(given.at, given.charging_state))
+            state.changes += changes
+        await self._take_in(connection, row.pk, state, given.meter, changes, restart)
         stamp = now()
         await idempotency.record_keys(
             connection, [(event.key, "UpdateTransaction", event.digest, b"")], stamp)
         return await self._finish(connection, row, state, partner_id, stamp)
 
-    async def _advance(self, connection: AsyncConnection, row: store.SessionRow,
-                       state: charging.TxState,
-                       items: list[charging.Reading | charging.StateChange],
-                       restart: bool) -> None:
-        if restart or state.ended_at is not None or charging.is_late(state, items):
-            stored = [charging.decode_reading(b) for b in await store.readings_of(
-                connection, row.pk)]
-            new = [item for item in items if isinstance(item, charging.Reading)]
-            charging.replay(state, stored + new, self._length)
-        else:
-            charging.walk(state.progress, items, self._length)
-        charging.price(state)
+    async def _take_in(self, connection: AsyncConnection, pk: int, state: charging.TxState,
+                       meter: inputs.MeterInput, changes: list[charging.StateChange],
+                       restart: bool) -> PricedSession | None:
+        """Store the event's readings, then bring the state up to every stored reading."""
+        await store.add_meter_values(connection, _meter_rows(pk, meter))
+        new = (await store.readings_after(connection, {pk: state.walked_pk}))[pk]
+        return await advance_session(connection, pk, state, new, self._length,
+                                     changes=changes, restart=restart)
 
     async def EndTransaction(
         self, request: pb.EndTransactionRequest, context: Context
@@ -343,9 +345,7 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
         partner_id = row.partner_id
         if partner_id is None and state.token is not None:
             partner_id = await owner_of(connection, state.token)
-        await self._advance(connection, row, state, [r for r, _ in given.meter.readings], True)
-        priced = charging.price(state)
-        await store.add_meter_values(connection, _meter_rows(row.pk, given.meter))
+        priced = await self._take_in(connection, row.pk, state, given.meter, [], True)
         stamp = now()
         pushed = await self._finish(connection, row, state, partner_id, stamp)
         cdr_id = ""

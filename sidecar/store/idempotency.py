@@ -12,16 +12,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import Conflict
 from sidecar.store import tables
+from sidecar.store.bulk import insert_rows
 
 _t = tables.idempotency_keys
 # Keys per SELECT … IN (…): well below every driver's limit on bound parameters.
 _CHUNK = 900
 KEY_LENGTH = 255
+# Built once: on the meter-values path, building a statement costs more than running it.
+_FIND = select(_t.c.key, _t.c.method, _t.c.payload_hash, _t.c.result).where(
+    _t.c.key.in_(bindparam("keys", expanding=True)))
+_NOW = func.current_timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +57,7 @@ async def find_keys(connection: AsyncConnection, keys: Iterable[str]) -> dict[st
     wanted = list(dict.fromkeys(keys))
     found: dict[str, StoredKey] = {}
     for start in range(0, len(wanted), _CHUNK):
-        rows = await connection.execute(
-            select(_t.c.key, _t.c.method, _t.c.payload_hash, _t.c.result)
-            .where(_t.c.key.in_(wanted[start:start + _CHUNK])))
+        rows = await connection.execute(_FIND, {"keys": wanted[start:start + _CHUNK]})
         for row in rows:
             found[row.key] = StoredKey(row.method, bytes(row.payload_hash), bytes(row.result))
     return found
@@ -68,11 +71,18 @@ async def find_key(connection: AsyncConnection, key: str) -> StoredKey | None:
 async def record_keys(
     connection: AsyncConnection,
     entries: Sequence[tuple[str, str, bytes, bytes]],
-    created_at: datetime,
+    created_at: datetime | None = None,
 ) -> None:
-    """Store (key, method, payload hash, result) rows in the caller's transaction."""
-    if entries:
-        await connection.execute(insert(_t), [
-            {"key": key, "method": method, "payload_hash": digest, "result": result,
-             "created_at": created_at}
-            for key, method, digest, result in entries])
+    """Store (key, method, payload hash, result) rows in the caller's transaction.
+
+    `created_at` defaults to the database's clock, which costs nothing per row.
+    """
+    if not entries:
+        return
+    if created_at is None:
+        await insert_rows(connection, _t, ("key", "method", "payload_hash", "result"), entries,
+                          (("created_at", _NOW),))
+        return
+    await connection.execute(insert(_t).values(created_at=created_at), [
+        {"key": key, "method": method, "payload_hash": digest, "result": result}
+        for key, method, digest, result in entries])

@@ -17,11 +17,17 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.store import tables
+from sidecar.store.bulk import insert_rows
 from sidecar.store.engine import touch
 
 _t = tables.sessions
 _m = tables.meter_values
 _CHUNK = 900
+# Built once: on the meter-values path, building a statement costs more than running it.
+_HEADS = (select(_t.c.pk, _t.c.transaction_id, _t.c.status)
+          .where(_t.c.transaction_id.in_(bindparam("ids", expanding=True)))
+          .order_by(_t.c.transaction_id))
+_HEADS_LOCKED = _HEADS.with_for_update()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +63,68 @@ def _row(row: Any) -> SessionRow:
                       row.last_updated)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionHead:
+    """What a meter-values event needs to know of its session."""
+
+    pk: int
+    status: str
+
+
+_COLUMNS = (_t.c.pk, _t.c.transaction_id, _t.c.country_code, _t.c.party_id, _t.c.partner_id,
+            _t.c.status, _t.c.document, _t.c.state, _t.c.last_updated)
+
+
+def _locked(connection: AsyncConnection, query: Any, lock: bool) -> Any:
+    # PostgreSQL: the rows stay locked until the caller's transaction ends, taken in one
+    # order (the query's) so that two writers never wait for each other in a circle.
+    if lock and connection.dialect.name == "postgresql":
+        return query.with_for_update()
+    return query
+
+
 async def load_sessions(
     connection: AsyncConnection, transaction_ids: Iterable[str], *, lock: bool = True
 ) -> dict[str, SessionRow]:
-    """The stored sessions of these transactions, by transaction id.
-
-    With `lock` (PostgreSQL), the rows stay locked until the caller's transaction ends, taken
-    in id order so that two writers never wait for each other in a circle.
-    """
+    """The stored sessions of these transactions, by transaction id (locked: see _locked)."""
     wanted = sorted(set(transaction_ids))
     found: dict[str, SessionRow] = {}
     for start in range(0, len(wanted), _CHUNK):
-        query = (select(_t.c.pk, _t.c.transaction_id, _t.c.country_code, _t.c.party_id,
-                        _t.c.partner_id, _t.c.status, _t.c.document, _t.c.state,
-                        _t.c.last_updated)
-                 .where(_t.c.transaction_id.in_(wanted[start:start + _CHUNK]))
+        query = (select(*_COLUMNS).where(_t.c.transaction_id.in_(wanted[start:start + _CHUNK]))
                  .order_by(_t.c.transaction_id))
-        if lock and connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        for row in await connection.execute(query):
+        for row in await connection.execute(_locked(connection, query, lock)):
             found[row.transaction_id] = _row(row)
+    return found
+
+
+async def load_sessions_by_pk(
+    connection: AsyncConnection, pks: Iterable[int], *, lock: bool = True
+) -> list[SessionRow]:
+    """The stored sessions with these primary keys, in key order (locked: see _locked)."""
+    wanted = sorted(set(pks))
+    found: list[SessionRow] = []
+    for start in range(0, len(wanted), _CHUNK):
+        query = (select(*_COLUMNS).where(_t.c.pk.in_(wanted[start:start + _CHUNK]))
+                 .order_by(_t.c.pk))
+        found += [_row(row) for row in await connection.execute(
+            _locked(connection, query, lock))]
+    return found
+
+
+async def load_heads(
+    connection: AsyncConnection, transaction_ids: Iterable[str], *, lock: bool = True
+) -> dict[str, SessionHead]:
+    """Primary key and status of these transactions' sessions (locked: see _locked).
+
+    Holding the lock while adding meter values keeps one session's readings numbered in the
+    order they commit, which is what `readings_after` relies on.
+    """
+    wanted = sorted(set(transaction_ids))
+    found: dict[str, SessionHead] = {}
+    query = _HEADS_LOCKED if lock and connection.dialect.name == "postgresql" else _HEADS
+    for start in range(0, len(wanted), _CHUNK):
+        for row in await connection.execute(query, {"ids": wanted[start:start + _CHUNK]}):
+            found[row.transaction_id] = SessionHead(row.pk, row.status)
     return found
 
 
@@ -129,17 +177,34 @@ async def add_meter_values(
     connection: AsyncConnection, rows: Sequence[tuple[int, datetime, bytes, bytes]]
 ) -> None:
     """Append (session pk, sampled at, reading, raw proto) rows (executemany)."""
-    if rows:
-        await connection.execute(insert(_m), [
-            {"session_pk": pk, "at": at, "reading": reading, "raw": raw}
-            for pk, at, reading, raw in rows])
+    await insert_rows(connection, _m, ("session_pk", "at", "reading", "raw"),
+                      [(pk, int(at.timestamp()), reading, raw) for pk, at, reading, raw in rows])
 
 
-async def readings_of(connection: AsyncConnection, session_pk: int) -> list[bytes]:
-    """Every stored reading of a session, oldest first (ties in arrival order)."""
+async def readings_of(connection: AsyncConnection, session_pk: int) -> list[tuple[int, bytes]]:
+    """Every stored reading of a session as (pk, reading), oldest first (ties: arrival)."""
     rows = await connection.execute(
-        select(_m.c.reading).where(_m.c.session_pk == session_pk).order_by(_m.c.at, _m.c.pk))
-    return [bytes(row.reading) for row in rows]
+        select(_m.c.pk, _m.c.reading).where(_m.c.session_pk == session_pk)
+        .order_by(_m.c.at, _m.c.pk))
+    return [(row.pk, bytes(row.reading)) for row in rows]
+
+
+async def readings_after(
+    connection: AsyncConnection, walked: dict[int, int]
+) -> dict[int, list[tuple[int, bytes]]]:
+    """Per session pk, its readings numbered after `walked[pk]`, as (pk, reading), in order."""
+    found: dict[int, list[tuple[int, bytes]]] = {pk: [] for pk in walked}
+    wanted = sorted(walked)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        rows = await connection.execute(
+            select(_m.c.session_pk, _m.c.pk, _m.c.reading)
+            .where(_m.c.session_pk.in_(chunk), _m.c.pk > min(walked[pk] for pk in chunk))
+            .order_by(_m.c.pk))
+        for row in rows:
+            if row.pk > walked[row.session_pk]:
+                found[row.session_pk].append((row.pk, bytes(row.reading)))
+    return found
 
 
 async def partner_session(

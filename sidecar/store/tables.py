@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -82,6 +83,9 @@ partners = Table(
     Column("push_backoff_until", DateTime(timezone=True), nullable=True),
     Column("push_last_error", String(1000), nullable=True),
     Column("push_last_success_at", DateTime(timezone=True), nullable=True),
+    # Tokens module (issue 5): when we last pulled the partner's Tokens Sender list, so the
+    # next refresh asks only for what changed since (date_from).
+    Column("tokens_pulled_at", DateTime(timezone=True), nullable=True),
 )
 
 Index("ix_partners_status", partners.c.status)
@@ -202,13 +206,14 @@ sessions.append_column(Column("delivered", JSON, nullable=True))
 Index("ix_sessions_partner", sessions.c.partner_id, sessions.c.last_updated, sessions.c.pk)
 
 # Meter values of a session, as received (`raw`: the proto MeterValue) and as the builder
-# reads them (`reading`: msgpack of the values it uses). Append-only.
+# reads them (`reading`: msgpack of the values it uses). Append-only; `at` is the sampling
+# time in whole seconds since the epoch (UTC): an integer costs nothing to bind, ~10k rows/s.
 meter_values = Table(
     "meter_values",
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("session_pk", Integer, ForeignKey("sessions.pk"), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", BigInteger, nullable=False),
     Column("reading", LargeBinary, nullable=False),
     Column("raw", LargeBinary, nullable=False),
 )
@@ -233,3 +238,35 @@ idempotency_keys = Table(
 )
 Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
 # --- end of Sessions and CDRs ------------------------------------------------------------------
+
+# --- Commands (issue 5): eMSP requests on their way to the core and their results back ------
+
+# One row per command an eMSP sent (object_id = our command id). `country_code`/`party_id`
+# are our CPO party that answers (the outbox and the push claim key on them); `document` is
+# the CommandResult to POST to `response_url`, None until the core reports it (or TIMEOUT).
+# `status`: PENDING (not acknowledged by the core), ACKNOWLEDGED, DONE. Charging-profile
+# requests (type SET_PROFILE, GET_ACTIVE_PROFILE, CLEAR_PROFILE) live here too, and the last
+# active profile of a session a partner set one on (type ACTIVE_PROFILE, object_id = session).
+commands = Table(
+    "commands",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("object_id", String(36), nullable=False),
+    Column("partner_id", Integer, ForeignKey("partners.id"), nullable=False),
+    Column("type", String(24), nullable=False),
+    Column("status", String(16), nullable=False),
+    # The eMSP's request body as validated (OCPI JSON).
+    Column("request", LargeBinary, nullable=False),
+    Column("response_url", String(500), nullable=False),
+    Column("correlation_id", String(255), nullable=True),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("delivery_count", Integer, nullable=False, default=0),
+    Column("document", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("country_code", "party_id", "object_id", name="uq_commands_object"),
+)
+Index("ix_commands_open", commands.c.status, commands.c.deadline)
+Index("ix_commands_object_id", commands.c.object_id)

@@ -20,6 +20,8 @@ from sidecar.ocpi import codec
 from sidecar.ocpi.cdrs import CDR
 from sidecar.ocpi.enums import AuthMethod, SessionStatus
 from sidecar.ocpi.sessions import Session
+from sidecar.servicers.server import create_server, registrations
+from sidecar.servicers.transactions import TransactionServicer
 from sidecar.store import tables
 from sidecar.store.engine import Database
 from sidecar.store.partners import REGISTERED, insert_partner
@@ -40,6 +42,23 @@ from tests.servicers.transaction_builders import (
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("cpo_parties")]
 
 D = Decimal
+
+
+@pytest.fixture
+async def grpc_port(database: Database, wakeups: Wakeups) -> AsyncIterator[int]:
+    """Our server, with sessions brought up to their meter values in the same commit
+    (session_refresh=0) so that each answer can be checked against the store at once."""
+    services = [
+        (add, TransactionServicer(database, wakeups.wakeup, session_refresh=0), name)
+        if name.endswith("TransactionService") else (add, servicer, name)
+        for add, servicer, name in registrations(database, wakeups.wakeup)]
+    server, port = await create_server("127.0.0.1:0", database, wakeups.wakeup,
+                                       services=services)
+    await server.start()
+    try:
+        yield port
+    finally:
+        await server.stop(grace=None)
 
 
 @pytest.fixture

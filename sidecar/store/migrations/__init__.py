@@ -37,7 +37,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               _create("parties", "partners", "registration_tokens", "locations", "tariffs",
                       "tokens", "outbox", "push_attempts",
                       # Sessions and CDRs (issue 4).
-                      "sessions", "meter_values", "cdrs", "idempotency_keys")),
+                      "sessions", "meter_values", "cdrs", "idempotency_keys",
+                      # Commands (issue 5).
+                      "commands")),
 )
 
 

@@ -1,0 +1,102 @@
+"""ChargingProfiles module, Receiver interface: GET (active profile), PUT (set), DELETE (clear).
+
+Each is answered synchronously (ChargingProfileResponse) and reaches the core through
+SmartChargingService.WatchChargingProfileRequests; the result the core reports is POSTed to
+the request's `response_url`. Only the eMSP whose token the session is can ask about it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.commands import expire_at, response_timeout
+from gateway.errors import InvalidParameters
+from gateway.modules import ModuleRequest, module_request
+from gateway.transport import ocpi_response
+from sidecar.ocpi import codec
+from sidecar.ocpi.charging_profiles import ChargingProfileResponse, SetChargingProfile
+from sidecar.ocpi.enums import ChargingProfileResponseType
+from sidecar.ocpi.types import URL, now
+from sidecar.store import commands as store
+from sidecar.store.sessions import partner_session
+
+STREAM = "chargingprofiles"
+_R = ChargingProfileResponseType
+
+
+class _Query(msgspec.Struct, frozen=True, kw_only=True):
+    response_url: URL
+    duration: int | None = None
+
+
+def _query(request: Request, *, duration: bool) -> _Query:
+    params = request.query_params
+    data: dict[str, object] = {"response_url": params.get("response_url")}
+    if duration:
+        raw = params.get("duration")
+        if raw is None or not raw.isdigit():
+            raise InvalidParameters("required, a whole number of seconds", field="duration")
+        data["duration"] = int(raw)
+    if data["response_url"] is None:
+        raise InvalidParameters("required", field="response_url")
+    return codec.convert(data, _Query)
+
+
+def _answer(module: ModuleRequest, result: ChargingProfileResponseType) -> Response:
+    body = ChargingProfileResponse(result=result, timeout=response_timeout(module.services))
+    return ocpi_response(body, headers=module.reply_headers)
+
+
+async def get_active_profile(request: Request) -> Response:
+    """GET /chargingprofiles/{session_id}?duration=&response_url=."""
+    module = await module_request(request)
+    query = _query(request, duration=True)
+    return await _forward(request, module, "GET_ACTIVE_PROFILE", store.ProfileRequest(
+        session_id=request.path_params["session_id"], response_url=query.response_url,
+        duration=query.duration))
+
+
+async def put_profile(request: Request) -> Response:
+    """PUT /chargingprofiles/{session_id} with a SetChargingProfile."""
+    module = await module_request(request)
+    body = codec.decode(await request.body(), SetChargingProfile)
+    return await _forward(request, module, "SET_PROFILE", store.ProfileRequest(
+        session_id=request.path_params["session_id"], response_url=body.response_url,
+        charging_profile=body.charging_profile))
+
+
+async def delete_profile(request: Request) -> Response:
+    """DELETE /chargingprofiles/{session_id}?response_url=."""
+    module = await module_request(request)
+    query = _query(request, duration=False)
+    return await _forward(request, module, "CLEAR_PROFILE", store.ProfileRequest(
+        session_id=request.path_params["session_id"], response_url=query.response_url))
+
+
+async def _forward(
+    request: Request, module: ModuleRequest, kind: str, profile: store.ProfileRequest
+) -> Response:
+    services = module.services
+    async with services.database.read() as connection:
+        session = await partner_session(connection, profile.session_id, module.partner.id,
+                                        module.party)
+    if session is None:  # unknown, or another eMSP's: the same to the caller
+        return _answer(module, _R.UNKNOWN_SESSION)
+    hub = store.hub_for(services.database, STREAM)
+    if not hub.connected():
+        return _answer(module, _R.REJECTED)
+    deadline = now() + timedelta(seconds=response_timeout(services))
+    async with services.database.write() as connection:
+        await store.insert_command(connection, store.NewCommand(
+            command_id=str(uuid.uuid4()), country_code=session.country_code,
+            party_id=session.party_id, partner_id=module.partner.id, type=kind,
+            request=codec.encode(profile), response_url=profile.response_url,
+            correlation_id=request.state.correlation_id, deadline=deadline))
+    hub.notify()
+    expire_at(services, hub, deadline)
+    return _answer(module, _R.ACCEPTED)

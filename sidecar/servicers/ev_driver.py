@@ -1,0 +1,298 @@
+"""EvDriverService: token authorization for the core, and eMSP commands to it and back."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import zlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from ocpi_sidecar.v1 import common_pb2, ev_driver_pb2_grpc
+from ocpi_sidecar.v1 import ev_driver_pb2 as pb
+
+from sidecar.errors import InvalidField, NotFound
+from sidecar.ocpi import codec
+from sidecar.ocpi.commands import (
+    COMMAND_TYPES,
+    CancelReservation,
+    CommandResult,
+    ReserveNow,
+    StartSession,
+    StopSession,
+    UnlockConnector,
+)
+from sidecar.ocpi.enums import (
+    AllowedType,
+    CommandResultType,
+    CommandType,
+    TokenType,
+    WhitelistType,
+)
+from sidecar.ocpi.tokens import AuthorizationInfo, LocationReferences, Token
+from sidecar.ocpi.types import DisplayText, now, utc
+from sidecar.servicers import mapping
+from sidecar.servicers.enum_mapping import TABLES
+from sidecar.servicers.ports import RealTimeAuthorizer
+from sidecar.store import commands as command_store
+from sidecar.store import partners as partner_store
+from sidecar.store import tokens as token_store
+from sidecar.store.engine import Database
+from sidecar.store.outbox import Wakeup
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+_RESULTS = TABLES[pb.CommandResultType.DESCRIPTOR.full_name]
+_TOKEN_TYPES = TABLES[common_pb2.TokenType.DESCRIPTOR.full_name]
+_ALLOWED = {
+    AllowedType.ALLOWED: pb.AUTHORIZATION_RESULT_ALLOWED,
+    AllowedType.BLOCKED: pb.AUTHORIZATION_RESULT_BLOCKED,
+    AllowedType.EXPIRED: pb.AUTHORIZATION_RESULT_EXPIRED,
+    AllowedType.NO_CREDIT: pb.AUTHORIZATION_RESULT_NO_CREDIT,
+    AllowedType.NOT_ALLOWED: pb.AUTHORIZATION_RESULT_NOT_ALLOWED,
+}
+_COMMAND_TYPES: dict[CommandType, pb.CommandType] = {
+    CommandType.START_SESSION: pb.COMMAND_TYPE_START_SESSION,
+    CommandType.STOP_SESSION: pb.COMMAND_TYPE_STOP_SESSION,
+    CommandType.RESERVE_NOW: pb.COMMAND_TYPE_RESERVE_NOW,
+    CommandType.CANCEL_RESERVATION: pb.COMMAND_TYPE_CANCEL_RESERVATION,
+    CommandType.UNLOCK_CONNECTOR: pb.COMMAND_TYPE_UNLOCK_CONNECTOR,
+}
+# mod_commands: within this time of a START_SESSION (or RESERVE_NOW) the charger's authorize
+# for its token is answered without asking the eMSP again.
+_COMMAND_AUTHORIZES = timedelta(minutes=15)
+# How often an idle command stream looks for deadlines passed (and other replicas' commands).
+_POLL = 1.0
+
+
+def _stamp(value: Any) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(utc(value))
+    return stamp
+
+
+def ocpp_reservation_id(partner_id: int, reservation_id: str) -> int:
+    """The reservation id the charger gets: one eMSP's id never meets another's (a 31-bit
+    hash of partner and id; the same for RESERVE_NOW and its CANCEL_RESERVATION)."""
+    key = f"{partner_id}:{reservation_id.upper()}".encode()
+    return zlib.crc32(key) & 0x7FFFFFFF
+
+
+def _token(token: Token) -> pb.Token:
+    return mapping.from_model(token, pb.Token())
+
+
+def command_message(row: command_store.CommandRow, roles: list[dict[str, Any]]) -> pb.Command:
+    """The proto Command for a stored eMSP command."""
+    kind = CommandType(row.type)
+    body = codec.decode(row.request, COMMAND_TYPES[kind])
+    emsp = next((r for r in roles if r.get("role") == "EMSP"), roles[0] if roles else {})
+    message = pb.Command(
+        command_id=row.command_id,
+        type=_COMMAND_TYPES[kind],
+        requested_by=common_pb2.PartyRef(country_code=emsp.get("country_code", ""),
+                                         party_id=emsp.get("party_id", "")),
+        created_at=_stamp(row.created_at), deadline=_stamp(row.deadline),
+        delivery_count=row.delivery_count)
+    if isinstance(body, StartSession):
+        message.start_session.CopyFrom(pb.StartSessionCommand(
+            token=_token(body.token), location_id=body.location_id,
+            evse_uid=body.evse_uid or "", connector_id=body.connector_id or "",
+            authorization_reference=body.authorization_reference or ""))
+    elif isinstance(body, StopSession):
+        # A session's id is the core's transaction id (sessions.object_id).
+        message.stop_session.CopyFrom(pb.StopSessionCommand(
+            session_id=body.session_id, transaction_id=body.session_id))
+    elif isinstance(body, ReserveNow):
+        message.reserve_now.CopyFrom(pb.ReserveNowCommand(
+            token=_token(body.token), expiry_date=_stamp(body.expiry_date),
+            reservation_id=body.reservation_id,
+            ocpp_reservation_id=ocpp_reservation_id(row.partner_id, body.reservation_id),
+            location_id=body.location_id, evse_uid=body.evse_uid or "",
+            authorization_reference=body.authorization_reference or ""))
+    elif isinstance(body, CancelReservation):
+        message.cancel_reservation.CopyFrom(pb.CancelReservationCommand(
+            reservation_id=body.reservation_id,
+            ocpp_reservation_id=ocpp_reservation_id(row.partner_id, body.reservation_id)))
+    elif isinstance(body, UnlockConnector):
+        message.unlock_connector.CopyFrom(pb.UnlockConnectorCommand(
+            location_id=body.location_id, evse_uid=body.evse_uid,
+            connector_id=body.connector_id))
+    return message
+
+
+class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
+    """EvDriverService over the store; `authorizer` asks eMSPs in real time (None: never)."""
+
+    def __init__(
+        self,
+        database: Database,
+        wakeup: Wakeup,
+        authorizer: RealTimeAuthorizer | None = None,
+        *,
+        authorize_timeout: float = 3.0,
+    ) -> None:
+        self._database = database
+        self._wakeup = wakeup
+        self._authorizer = authorizer
+        self._authorize_timeout = authorize_timeout
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    async def AuthorizeToken(
+        self, request: pb.AuthorizeTokenRequest, context: Context
+    ) -> pb.AuthorizeTokenResponse:
+        uid = mapping.require(request.token_uid, "token_uid")
+        token_type = _TOKEN_TYPES.to_ocpi.get(request.token_type, TokenType.RFID)
+        location = None
+        if request.location_id:
+            location = LocationReferences(location_id=request.location_id,
+                                          evse_uids=list(request.evse_uids) or None)
+        elif request.evse_uids:
+            raise InvalidField("location_id", "required with evse_uids")
+        async with self._database.read() as connection:
+            started = await command_store.recent_start(
+                connection, uid, token_type, request.location_id or None,
+                now() - _COMMAND_AUTHORIZES)
+            cached = await token_store.find_tokens(connection, uid, token_type)
+            owners = {p.id: p for p in await partner_store.list_partners(
+                connection, status=partner_store.REGISTERED)}
+        if started is not None and started[0] in owners:
+            # Authorised by the eMSP with its command: no real-time request (mod_commands).
+            return pb.AuthorizeTokenResponse(
+                result=pb.AUTHORIZATION_RESULT_ALLOWED, source=pb.AUTHORIZATION_SOURCE_CACHE,
+                authorization_reference=started[2] or "",
+                token=_token(codec.decode(started[1], Token)))
+        cached = [row for row in cached if row.partner_id in owners]
+        if not cached:
+            return await self._ask_everyone(list(owners.values()), uid, token_type, location)
+        row = next((r for r in cached if r.token.valid), cached[0])
+        whitelist = row.token.whitelist
+        if whitelist in (WhitelistType.ALWAYS, WhitelistType.ALLOWED):
+            return _from_cache(row.token, pb.AUTHORIZATION_SOURCE_CACHE)
+        try:
+            info = await self._ask(owners[row.partner_id], uid, token_type, location)
+        except ConnectionError:
+            if whitelist == WhitelistType.ALLOWED_OFFLINE:
+                return _from_cache(row.token, pb.AUTHORIZATION_SOURCE_PARTNER_UNREACHABLE)
+            return pb.AuthorizeTokenResponse(
+                result=pb.AUTHORIZATION_RESULT_NOT_ALLOWED, token=_token(row.token),
+                source=pb.AUTHORIZATION_SOURCE_PARTNER_UNREACHABLE)
+        if info is None:
+            return pb.AuthorizeTokenResponse(result=pb.AUTHORIZATION_RESULT_UNKNOWN,
+                                             source=pb.AUTHORIZATION_SOURCE_REAL_TIME)
+        return _from_answer(info)
+
+    async def _ask(
+        self, partner: partner_store.Partner, uid: str, token_type: str,
+        location: LocationReferences | None,
+    ) -> AuthorizationInfo | None:
+        if self._authorizer is None:
+            raise ConnectionError("real-time authorization is not configured")
+        try:
+            async with asyncio.timeout(self._authorize_timeout):
+                return await self._authorizer.authorize(partner, uid, token_type, location)
+        except TimeoutError:
+            raise ConnectionError(f"no answer within {self._authorize_timeout} s") from None
+
+    async def _ask_everyone(
+        self, partners: list[partner_store.Partner], uid: str, token_type: str,
+        location: LocationReferences | None,
+    ) -> pb.AuthorizeTokenResponse:
+        """An unknown token: every eMSP it could belong to is asked at once; the first that
+        knows it answers. None knows it (or none answers): UNKNOWN."""
+        emsps = [p for p in partners if any(r.get("role") == "EMSP" for r in p.roles)]
+        if not emsps or self._authorizer is None:
+            return pb.AuthorizeTokenResponse(result=pb.AUTHORIZATION_RESULT_UNKNOWN,
+                                             source=pb.AUTHORIZATION_SOURCE_CACHE)
+        async def ask(partner: partner_store.Partner) -> AuthorizationInfo | None:
+            info = await self._ask(partner, uid, token_type, location)
+            # An eMSP speaks only for its own tokens.
+            if info is None or not partner.has_party(info.token.country_code,
+                                                     info.token.party_id):
+                return None
+            return info
+
+        asked = [asyncio.ensure_future(ask(p)) for p in emsps]
+        try:
+            for finished in asyncio.as_completed(asked):
+                try:
+                    info = await finished
+                except ConnectionError:
+                    continue
+                if info is not None:
+                    return _from_answer(info)
+        finally:
+            for task in asked:
+                task.cancel()
+        return pb.AuthorizeTokenResponse(result=pb.AUTHORIZATION_RESULT_UNKNOWN,
+                                         source=pb.AUTHORIZATION_SOURCE_REAL_TIME)
+
+    # --- commands -------------------------------------------------------------------------
+
+    async def WatchCommands(
+        self, request: pb.WatchCommandsRequest, context: Context
+    ) -> AsyncIterator[pb.WatchCommandsResponse]:
+        hub = command_store.hub_for(self._database)
+        stream = hub.watch(request.consumer_id or uuid.uuid4().hex)
+        try:
+            async for row, roles in command_store.stream_due(
+                    self._database, hub, stream, command_store.COMMAND_TYPES,
+                    self._wakeup.notify, poll=_POLL):
+                yield pb.WatchCommandsResponse(command=command_message(row, roles))
+            await context.abort(grpc.StatusCode.ABORTED,
+                                "consumer_id: a newer stream opened with this consumer id")
+        finally:
+            hub.unwatch(stream)
+
+    async def AcknowledgeCommand(
+        self, request: pb.AcknowledgeCommandRequest, context: Context
+    ) -> pb.AcknowledgeCommandResponse:
+        command_id = mapping.require(request.command_id, "command_id")
+        async with self._database.write() as connection:
+            if not await command_store.acknowledge(connection, command_id):
+                raise NotFound("command_id", f"no command {command_id!r}")
+        return pb.AcknowledgeCommandResponse()
+
+    async def ReportCommandResult(
+        self, request: pb.ReportCommandResultRequest, context: Context
+    ) -> pb.ReportCommandResultResponse:
+        command_id = mapping.require(request.command_id, "command_id")
+        result = _RESULTS.to_ocpi.get(request.result)
+        if result is None:
+            raise InvalidField("result", "COMMAND_RESULT_TYPE_UNSPECIFIED is not allowed"
+                               if request.result == 0 else f"unknown value {request.result}")
+        messages = [DisplayText(language=m.language or "en", text=m.text)
+                    for m in request.messages if m.text]
+        outcome = CommandResult(result=CommandResultType(result), message=messages or None)
+        async with self._database.write() as connection:
+            command = await command_store.get_command(connection, command_id)
+            if command is None:
+                raise NotFound("command_id", f"no command {command_id!r}")
+            closed = await command_store.close_command(connection, command, outcome)
+        if closed:
+            self._wakeup.notify()
+        late = not closed and command_store.repeated_report(command, outcome)
+        return pb.ReportCommandResultResponse(after_deadline=late)
+
+
+def _from_cache(
+    token: Token, source: pb.AuthorizationSource
+) -> pb.AuthorizeTokenResponse:
+    result = pb.AUTHORIZATION_RESULT_ALLOWED if token.valid else pb.AUTHORIZATION_RESULT_BLOCKED
+    return pb.AuthorizeTokenResponse(result=result, source=source, token=_token(token))
+
+
+def _from_answer(info: AuthorizationInfo) -> pb.AuthorizeTokenResponse:
+    response = pb.AuthorizeTokenResponse(
+        result=_ALLOWED[info.allowed], source=pb.AUTHORIZATION_SOURCE_REAL_TIME,
+        authorization_reference=info.authorization_reference or "", token=_token(info.token))
+    if info.info is not None:
+        response.info.CopyFrom(common_pb2.DisplayText(language=info.info.language,
+                                                      text=info.info.text))
+    if info.location is not None:
+        response.allowed_evse_uids.extend(info.location.evse_uids or [])
+    return response
