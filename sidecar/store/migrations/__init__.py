@@ -33,13 +33,10 @@ def _create(*names: str) -> Callable[[Connection], None]:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "parties, partners, tokens A, locations, tariffs, tokens, outbox",
+    Migration(1, "initial schema",
               _create("parties", "partners", "registration_tokens", "locations", "tariffs",
-                      "tokens", "outbox", "push_attempts",
-                      # Sessions and CDRs (issue 4).
-                      "sessions", "meter_values", "cdrs", "idempotency_keys",
-                      # Commands (issue 5).
-                      "commands")),
+                      "tokens", "outbox", "push_attempts", "sessions", "meter_values", "cdrs",
+                      "idempotency_keys", "commands")),
 )
 
 
