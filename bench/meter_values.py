@@ -2,7 +2,7 @@
 sidecar beside a bare grpc.aio server (a servicer that only counts) fed the same messages.
 
     .venv/bin/python -m bench.meter_values [--events 40000] [--streams 4] [--per-message 1]
-        [--unary-events 10000] [--concurrency 32] [--transactions 200] [--clients 1]
+        [--unary-events 8000] [--concurrency 64] [--transactions 200] [--clients 1]
         [--database URL]
 
 The client runs in its own process; both servers run in this one, on one SQLite file (WAL)
@@ -267,8 +267,8 @@ def arguments() -> dict[str, Any]:
     parser.add_argument("--events", type=int, default=40_000)
     parser.add_argument("--streams", type=int, default=4)
     parser.add_argument("--per-message", type=int, default=1)
-    parser.add_argument("--unary-events", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--unary-events", type=int, default=8_000)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--transactions", type=int, default=200)
     parser.add_argument("--clients", type=int, default=1, help="client processes")
     parser.add_argument("--database", default="")

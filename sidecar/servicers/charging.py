@@ -1,11 +1,11 @@
-"""A transaction's Session and CDR, built from its events (pure: no I/O, no clock).
+"""A transaction's timeline: charging periods, kWh and costs from its events (pure).
 
 Readings (meter values) and charging-state changes form one timeline ordered by time. Walking
 it, the builder keeps one open charging period and closes it at every charging-state change
 and once it has lasted `period_length` (at the first reading past that), so the Session's
 `charging_periods` only ever grow at the end while the session runs: a PATCH can append them.
 An event older than what was already walked replays the whole timeline (`replay`); if that
-changes a period the partner has, the change becomes a PUT (`push_action`).
+changes a period the partner has, the change becomes a PUT (session_records.push_action).
 
 Energy is the Energy.Active.Import.Register: the session's kWh is the last reading minus the
 first (or `meter_start_wh`). Costs come from the pricing engine over the periods as metered
@@ -25,15 +25,13 @@ from typing import Any
 
 import msgspec
 
-from sidecar.ocpi import codec
-from sidecar.ocpi.cdrs import CDR, CdrLocation, SignedData
-from sidecar.ocpi.enums import SESSION_ONLY_DIMENSIONS, AuthMethod, SessionStatus, TokenType
+from sidecar.ocpi.cdrs import CdrLocation, SignedData
+from sidecar.ocpi.enums import SESSION_ONLY_DIMENSIONS, AuthMethod
 from sidecar.ocpi.enums import CdrDimensionType as Dim
-from sidecar.ocpi.sessions import CdrDimension, CdrToken, ChargingPeriod, Session
+from sidecar.ocpi.sessions import CdrDimension, CdrToken, ChargingPeriod
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.ocpi.types import Price, utc
+from sidecar.ocpi.types import Price
 from sidecar.pricing import MeteredInterval, PricedSession, PricingError, price_session
-from sidecar.store.sessions import SessionRow, SessionWrite
 
 log = logging.getLogger(__name__)
 
@@ -300,34 +298,34 @@ def finish(progress: Progress, end: datetime) -> None:
 # --- periods, intervals and prices ---
 
 
-def _plain(value: Decimal) -> Decimal:
+def plain(value: Decimal) -> Decimal:
     value = value.normalize()
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
-def _hours(start: datetime, end: datetime) -> Decimal:
-    return _plain(Decimal((end - start) // timedelta(seconds=1)) / SECONDS_PER_HOUR)
+def hours(start: datetime, end: datetime) -> Decimal:
+    return plain(Decimal((end - start) // timedelta(seconds=1)) / SECONDS_PER_HOUR)
 
 
 def _dimensions(period: Period) -> list[CdrDimension]:
-    found = [CdrDimension(type=Dim.ENERGY, volume=_plain(period.energy_kwh))]
+    found = [CdrDimension(type=Dim.ENERGY, volume=plain(period.energy_kwh))]
     if period.state in TIME_STATES:
-        found.append(CdrDimension(type=Dim.TIME, volume=_hours(period.start, period.end)))
+        found.append(CdrDimension(type=Dim.TIME, volume=hours(period.start, period.end)))
     elif period.state in PARKING_STATES:
-        found.append(CdrDimension(type=Dim.PARKING_TIME, volume=_hours(period.start, period.end)))
+        found.append(CdrDimension(type=Dim.PARKING_TIME, volume=hours(period.start, period.end)))
     power, current = period.power_w, period.current_a
     if power.count and power.low is not None and power.high is not None:
-        found += [CdrDimension(type=Dim.POWER, volume=_plain(power.mean() / THOUSAND)),
-                  CdrDimension(type=Dim.MIN_POWER, volume=_plain(power.low / THOUSAND)),
-                  CdrDimension(type=Dim.MAX_POWER, volume=_plain(power.high / THOUSAND))]
+        found += [CdrDimension(type=Dim.POWER, volume=plain(power.mean() / THOUSAND)),
+                  CdrDimension(type=Dim.MIN_POWER, volume=plain(power.low / THOUSAND)),
+                  CdrDimension(type=Dim.MAX_POWER, volume=plain(power.high / THOUSAND))]
     if current.count and current.low is not None and current.high is not None:
-        found += [CdrDimension(type=Dim.CURRENT, volume=_plain(current.mean())),
-                  CdrDimension(type=Dim.MIN_CURRENT, volume=_plain(current.low)),
-                  CdrDimension(type=Dim.MAX_CURRENT, volume=_plain(current.high))]
+        found += [CdrDimension(type=Dim.CURRENT, volume=plain(current.mean())),
+                  CdrDimension(type=Dim.MIN_CURRENT, volume=plain(current.low)),
+                  CdrDimension(type=Dim.MAX_CURRENT, volume=plain(current.high))]
     if period.soc is not None:
-        found.append(CdrDimension(type=Dim.STATE_OF_CHARGE, volume=_plain(period.soc)))
+        found.append(CdrDimension(type=Dim.STATE_OF_CHARGE, volume=plain(period.soc)))
     if period.export_kwh:
-        found.append(CdrDimension(type=Dim.ENERGY_EXPORT, volume=_plain(period.export_kwh)))
+        found.append(CdrDimension(type=Dim.ENERGY_EXPORT, volume=plain(period.export_kwh)))
     return found
 
 
@@ -348,6 +346,11 @@ def _open_until(progress: Progress, until: datetime) -> Period | None:
                   _kwh(progress.last_wh, opened.energy_wh) or ZERO,
                   _kwh(progress.last_export_wh, opened.export_wh), opened.power_w,
                   opened.current_a, opened.soc)
+
+
+def kwh(progress: Progress) -> Decimal:
+    """Energy of the session so far: the last register minus the first."""
+    return plain(_kwh(progress.last_wh, progress.baseline_wh) or ZERO)
 
 
 def intervals(progress: Progress) -> list[MeteredInterval]:
@@ -387,121 +390,3 @@ def price(state: TxState) -> PricedSession | None:
         return None
     state.total_cost = priced.total_cost
     return priced
-
-
-# --- the OCPI objects ---
-
-
-def status_of(state: TxState) -> SessionStatus:
-    if state.invalid:
-        return SessionStatus.INVALID
-    if state.ended_at is not None:
-        return SessionStatus.COMPLETED
-    return SessionStatus.ACTIVE if state.token is not None else SessionStatus.PENDING
-
-
-def _token(state: TxState) -> CdrToken:
-    # No token yet (PENDING): the session is private; a placeholder keeps it a valid object.
-    return state.token or CdrToken(country_code=state.country_code, party_id=state.party_id,
-                                   uid="#NA", type=TokenType.OTHER, contract_id="#NA")
-
-
-def kwh(progress: Progress) -> Decimal:
-    return _plain(_kwh(progress.last_wh, progress.baseline_wh) or ZERO)
-
-
-def build_session(state: TxState, last_updated: datetime) -> Session:
-    """The Session document: closed periods only while it runs, so that they never change."""
-    tariff_id = state.tariff.id if state.tariff else None
-    periods = [charging_period(p, tariff_id) for p in state.progress.closed]
-    return Session(
-        country_code=state.country_code, party_id=state.party_id, id=state.transaction_id,
-        start_date_time=session_start(state), end_date_time=state.ended_at,
-        kwh=kwh(state.progress), cdr_token=_token(state),
-        auth_method=state.auth_method or AuthMethod.WHITELIST,
-        authorization_reference=state.authorization_reference, location_id=state.location_id,
-        evse_uid=state.evse_uid, connector_id=state.connector_id, meter_id=state.meter_id,
-        currency=state.currency, charging_periods=periods or None,
-        total_cost=state.total_cost, status=status_of(state), last_updated=last_updated)
-
-
-def _unpriced_totals(state: TxState) -> dict[str, Any]:
-    progress, end = state.progress, state.ended_at or state.created_at
-    parked = sum(((p.end - p.start) for p in progress.closed if p.state in PARKING_STATES),
-                 timedelta())
-    zero = Price(excl_vat=ZERO, incl_vat=ZERO)
-    return {"total_cost": zero, "total_energy": kwh(progress),
-            "total_time": _hours(session_start(state), end),
-            "total_parking_time": _plain(Decimal(parked // timedelta(seconds=1))
-                                         / SECONDS_PER_HOUR)}
-
-
-def build_cdr(state: TxState, priced: PricedSession | None, last_updated: datetime) -> CDR:
-    """The final record of an ended session (its id is the session id)."""
-    assert state.ended_at is not None and state.token is not None
-    start = session_start(state)
-    remarks = [f"Stop reason: {state.stop_reason}"] if state.stop_reason else []
-    if priced is not None:
-        costs: dict[str, Any] = dict(priced.cdr_costs())
-        costs.pop("currency")
-        if costs["total_reservation_cost"] is None:
-            costs.pop("total_reservation_cost")
-        tariffs = [state.tariff] if state.tariff else None
-    else:
-        tariff_id = None
-        costs = {"charging_periods": [charging_period(p, tariff_id, cdr=True)
-                                      for p in state.progress.closed],
-                 **_unpriced_totals(state)}
-        tariffs = None
-        remarks.append("No tariff applied")
-    if not costs["charging_periods"]:  # a session of no duration still has one period
-        costs["charging_periods"] = [ChargingPeriod(start_date_time=start, dimensions=[
-            CdrDimension(type=Dim.ENERGY, volume=kwh(state.progress)),
-            CdrDimension(type=Dim.TIME, volume=ZERO)])]
-    return CDR(
-        country_code=state.country_code, party_id=state.party_id, id=state.transaction_id,
-        start_date_time=start, end_date_time=state.ended_at, session_id=state.transaction_id,
-        cdr_token=state.token, auth_method=state.auth_method or AuthMethod.WHITELIST,
-        authorization_reference=state.authorization_reference,
-        cdr_location=state.cdr_location, meter_id=state.meter_id, currency=state.currency,
-        tariffs=tariffs, signed_data=state.signed_data, remark="; ".join(remarks) or None,
-        last_updated=last_updated, **costs)
-
-
-def push_action(old: Session | None, new: Session) -> tuple[str, tuple[str, ...]] | None:
-    """How a partner that holds `old` gets to `new`: ("PUT", ()), ("PATCH", fields) or None.
-
-    PATCH names the changed top-level fields (and last_updated); a change to periods the
-    partner may hold already cannot be PATCHed (periods are appended), so it is a PUT.
-    """
-    if old is None:
-        return "PUT", ()
-    changed = [name for name in new.__struct_fields__
-               if name != "last_updated" and getattr(old, name) != getattr(new, name)]
-    if not changed:
-        return None
-    if "charging_periods" in changed:
-        before, after = old.charging_periods or [], new.charging_periods or []
-        if after[:len(before)] != before:
-            return "PUT", ()
-    return "PATCH", (*changed, "last_updated")
-
-
-def plan_write(
-    row: SessionRow, state: TxState, partner_id: int | None, stamp: datetime
-) -> tuple[SessionWrite, tuple[str, tuple[str, ...]] | None]:
-    """The stored session after a change, and what its owner must be sent (None: nothing).
-
-    An owner that is new to the session gets a PUT. When nothing visible changed, the
-    document and its last_updated stay as they were (only the builder's state moves on).
-    """
-    old = codec.decode(row.document, Session)
-    stamp = max(stamp, utc(old.last_updated))
-    new = build_session(state, stamp)
-    push = push_action(old if row.partner_id == partner_id else None, new)
-    document, last_updated = row.document, row.last_updated
-    if push is not None:
-        document, last_updated = codec.encode(new), stamp
-    write = SessionWrite(row.pk, partner_id, new.status.value, document, encode(state),
-                         last_updated)
-    return write, push

@@ -1,17 +1,19 @@
 """Meter values in groups: the events of many streams and calls share one database transaction.
 
 A unit is what one caller hands in: the events of one ReportMeterValues call (all or
-nothing) or of one stream message (each event on its own). While a commit runs, new units
-wait; the next commit takes all of them (up to `max_events`), so the busier the sidecar, the
-larger its transactions. A caller hears about its events only after their commit.
+nothing) or of a stream's messages (each event on its own; a stream's events join its last
+unit until a commit takes it). A commit waits for more units while they keep coming (up to
+`linger`, or until `max_events` are queued), then stores all of them: idempotency keys and
+readings, a few statements for hundreds of events. A caller hears about its events only
+after their commit.
 
-A commit stores the events (idempotency keys and readings) and refreshes the sessions they
-belong to: at once when no other unit is waiting, else at most once per `session_refresh`
-seconds per session, so that under load a session's document, its pricing and its outbox
-entry are redone once for many readings, not for each. Readings a refresh has not taken in
-yet are found by number (`TxState.walked_pk`), also after a restart.
+A session catches up with its new readings in the commit that stores them, but at most once
+per `session_refresh` seconds: readings that come sooner wait for the end of that time (a
+later commit, or a timer). So under load a session's document, pricing and outbox entry are
+redone once for many readings, not for each, while a quiet session is current at once.
+Which readings a session has taken in is a number in its state (`TxState.walked_pk`), so
+after a restart a session catches up with its next event (or its end).
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ocpi_sidecar.v1 import transactions_pb2 as pb
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed, SidecarError
@@ -30,6 +32,7 @@ from sidecar.ocpi.enums import SessionStatus
 from sidecar.ocpi.types import now
 from sidecar.pricing import PricedSession
 from sidecar.servicers import charging
+from sidecar.servicers import session_records as records
 from sidecar.servicers import transaction_mapping as inputs
 from sidecar.store import idempotency, outbox
 from sidecar.store import sessions as store
@@ -50,6 +53,12 @@ REJECTION_CODES: dict[type[SidecarError], int] = {
     PreconditionFailed: pb.REJECTION_CODE_FAILED_PRECONDITION,
     Conflict: pb.REJECTION_CODE_ALREADY_EXISTS,
 }
+
+
+def lost_race(error: DBAPIError) -> bool:
+    """A concurrent writer (PostgreSQL) stored the same key first, or both waited for each
+    other's rows: running the work again sees the other's commit."""
+    return isinstance(error, IntegrityError) or "deadlock" in str(error.orig).lower()
 
 
 async def enqueue_session(
@@ -108,7 +117,7 @@ async def refresh_sessions(
     for row in rows:
         state = states[row.pk]
         await advance_session(connection, row.pk, state, new[row.pk], length)
-        write, push = charging.plan_write(row, state, row.partner_id, stamp)
+        write, push = records.plan_write(row, state, row.partner_id, stamp)
         writes.append(write)
         pushes.append((state, row.partner_id, push))
     await store.update_sessions(connection, writes)
@@ -156,8 +165,10 @@ class MeterCommitter:
         self._window = stream_window
         self._pending: deque[_Unit] = deque()
         self._pending_events = 0
-        # Sessions with readings not taken in yet: pk -> since when (monotonic seconds).
+        # Sessions with readings not taken in yet: pk -> when they are due (monotonic).
         self._dirty: dict[int, float] = {}
+        # When sessions last caught up (monotonic), while that still delays the next time.
+        self._refreshed: dict[int, float] = {}
         self._news = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -212,7 +223,7 @@ class MeterCommitter:
         """Commit what is queued; refresh lagging sessions when they are due; then stop."""
         while self._pending or self._dirty:
             if not self._pending:
-                wait = min(self._dirty.values()) + self._refresh - time.monotonic()
+                wait = min(self._dirty.values()) - time.monotonic()
                 if wait > 0:
                     self._news.clear()
                     try:
@@ -240,19 +251,36 @@ class MeterCommitter:
         for attempt in (1, 2):
             try:
                 async with self._database.write() as connection:
-                    results, pushed, dirty = await self._apply(connection, units)
+                    results, pushed, caught_up = await self._apply(connection, units)
                 break
-            except IntegrityError:  # a concurrent writer (PostgreSQL) stored a key first
-                if attempt == 2:
+            except DBAPIError as error:
+                if attempt == 2 or not lost_race(error):
                     raise
-        self._dirty = dirty
+        clock = time.monotonic()
+        for pk in caught_up:
+            del self._dirty[pk]
+            self._refreshed[pk] = clock
+        if len(self._refreshed) > 2 * len(self._dirty) + 1024:
+            self._refreshed = {pk: at for pk, at in self._refreshed.items()
+                               if at + self._refresh > clock}
         if pushed:
             self._wakeup.notify()
         return results
 
+    def _note(self, pk: int, clock: float) -> None:
+        """A session has a reading it has not taken in: it is due at once, unless it caught
+        up less than `session_refresh` seconds ago; then when that time is over."""
+        if pk not in self._dirty:
+            last = self._refreshed.get(pk)
+            self._dirty[pk] = clock if last is None else max(clock, last + self._refresh)
+
     async def _apply(self, connection: AsyncConnection, units: list[_Unit]
-                     ) -> tuple[list[list[Result]], bool, dict[int, float]]:
-        """Store the units' events; refresh the sessions that are due (see the module doc)."""
+                     ) -> tuple[list[list[Result]], bool, list[int]]:
+        """Store the units' events; bring the sessions that are due up to date.
+
+        Returns the results per unit, whether something was queued for a partner, and the
+        sessions that caught up.
+        """
         events = [event for unit in units for event in unit.events]
         heads, known = {}, {}
         if events:
@@ -279,18 +307,15 @@ class MeterCommitter:
         await idempotency.record_keys(
             connection, [(e.event.key, METHOD, e.event.digest, b"") for e in fresh])
         rows = []
-        dirty = dict(self._dirty)
         clock = time.monotonic()
         for event in fresh:
             pk = heads[event.event.transaction_id].pk
-            dirty.setdefault(pk, clock)
+            self._note(pk, clock)
             rows += [(pk, r.at, charging.encode(r), raw) for r, raw in event.meter.readings]
         await store.add_meter_values(connection, rows)
-        due = [pk for pk, since in dirty.items() if clock - since >= self._refresh]
+        due = [pk for pk, at in self._dirty.items() if at <= clock]
         pushed = await refresh_sessions(connection, due, self._length, stamp)
-        for pk in due:
-            del dirty[pk]
-        return results, pushed, dirty
+        return results, pushed, due
 
     async def stream(self, requests: AsyncIterator[pb.StreamMeterValuesRequest]
                      ) -> pb.StreamMeterValuesResponse:

@@ -68,6 +68,11 @@ _FACTORS: dict[str, dict[int, Decimal]] = {
     "soc": {pb.UNIT_OF_MEASURE_UNSPECIFIED: _ONE, pb.UNIT_OF_MEASURE_PERCENT: _ONE},
 }
 _FACTORS["export_wh"] = _FACTORS["energy_wh"]
+# (measurand, unit) -> what it is used as and the factor to Wh, W, A or %.
+_USES = {(measurand, unit): (use, factor) for measurand, use in _USED.items()
+         for unit, factor in _FACTORS[use].items()}
+_INLET = pb.METER_LOCATION_INLET
+_WHOLE = pb.PHASE_UNSPECIFIED
 _SUMMED_PHASES = frozenset({pb.PHASE_L1, pb.PHASE_L2, pb.PHASE_L3, pb.PHASE_L1_N,
                             pb.PHASE_L2_N, pb.PHASE_L3_N})
 _HUNDRED = Decimal(100)
@@ -239,17 +244,18 @@ def reading(meter_value: pb.MeterValue, path: str) -> Reading:
         raise InvalidField(f"{path}.sampled_values", "required")
     whole: dict[str, Decimal] = {}
     phased: dict[str, Decimal] = {}
+    match, uses = _DECIMAL.fullmatch, _USES
     for j, sampled in enumerate(sampled_values):
         text, measurand, phase = sampled.value, sampled.measurand, sampled.phase
         unit, location, multiplier = sampled.unit, sampled.location, sampled.multiplier
-        if not (text and _DECIMAL.fullmatch(text) and measurand in _MEASURANDS
-                and phase in _PHASES and sampled.context in _CONTEXTS
-                and location in _LOCATIONS and unit in _UNITS and -9 <= multiplier <= 9):
+        if not (text and match(text) and measurand in _MEASURANDS and phase in _PHASES
+                and sampled.context in _CONTEXTS and location in _LOCATIONS and unit in _UNITS
+                and -9 <= multiplier <= 9):
             raise _bad_sampled(sampled, f"{path}.sampled_values[{j}]")
-        use = _USED.get(measurand)
-        factor = _FACTORS[use].get(unit) if use else None
-        if use is None or factor is None or location == pb.METER_LOCATION_INLET:
+        found = uses.get((measurand, unit))
+        if found is None or location == _INLET:
             continue  # stored as received, not used
+        use, factor = found
         value = Decimal(text)
         if multiplier:
             value = value.scaleb(multiplier)
@@ -258,7 +264,7 @@ def reading(meter_value: pb.MeterValue, path: str) -> Reading:
         if use == "soc" and not 0 <= value <= _HUNDRED:
             raise InvalidField(f"{path}.sampled_values[{j}].value",
                                "state of charge must be between 0 and 100")
-        if phase == pb.PHASE_UNSPECIFIED:
+        if phase == _WHOLE:
             whole[use] = value
         elif phase in _SUMMED_PHASES:
             phased[use] = phased.get(use, _ZERO) + value

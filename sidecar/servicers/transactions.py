@@ -16,7 +16,7 @@ import grpc
 from ocpi_sidecar.v1 import transactions_pb2 as pb
 from ocpi_sidecar.v1 import transactions_pb2_grpc
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed
@@ -29,8 +29,14 @@ from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import now, utc
 from sidecar.pricing import PricedSession
 from sidecar.servicers import charging, lookups
+from sidecar.servicers import session_records as records
 from sidecar.servicers import transaction_mapping as inputs
-from sidecar.servicers.meter_commits import MeterCommitter, advance_session, enqueue_session
+from sidecar.servicers.meter_commits import (
+    MeterCommitter,
+    advance_session,
+    enqueue_session,
+    lost_race,
+)
 from sidecar.store import cdrs, idempotency, outbox, tables
 from sidecar.store import sessions as store
 from sidecar.store.engine import Database
@@ -145,8 +151,8 @@ async def _retrying(database: Database, work: Callable[[AsyncConnection], Awaita
         try:
             async with database.write() as connection:
                 return await work(connection)
-        except IntegrityError:
-            if attempt == 2:
+        except DBAPIError as error:
+            if attempt == 2 or not lost_race(error):
                 raise
     raise AssertionError("unreachable")
 
@@ -160,8 +166,8 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
 
     `period_length`: the longest charging period before a new one starts; `currency`: the
     session currency when neither the request nor a tariff gives one; `session_refresh`:
-    under a steady flow of meter values, how long a session's document may lag them
-    (meter_commits.py).
+    a session takes in new meter values at most once per so many seconds
+    (meter_commits.py; 0: with every commit).
     """
 
     def __init__(
@@ -192,7 +198,7 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
 
     async def _finish(self, connection: AsyncConnection, row: store.SessionRow,
                       state: charging.TxState, partner_id: int | None, stamp: datetime) -> bool:
-        write, push = charging.plan_write(row, state, partner_id, stamp)
+        write, push = records.plan_write(row, state, partner_id, stamp)
         await store.update_sessions(connection, [write])
         return await enqueue_session(connection, state, partner_id, push)
 
@@ -254,18 +260,18 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
             progress=charging.fresh(given.started_at), reservation_id=given.reservation_id,
             start_command_id=given.start_command_id)
         stamp = now()
-        document = codec.encode(charging.build_session(state, stamp))
+        document = codec.encode(records.build_session(state, stamp))
         pk = await store.insert_session(
             connection, country_code=state.country_code, party_id=state.party_id,
             transaction_id=state.transaction_id, partner_id=partner_id,
-            status=charging.status_of(state).value, document=document,
+            status=records.status_of(state).value, document=document,
             state=charging.encode(state), last_updated=stamp)
         await store.add_meter_values(connection, _meter_rows(pk, given.meter))
         await advance_session(connection, pk, state, [], self._length, restart=True)
         row = store.SessionRow(pk, state.transaction_id, state.country_code, state.party_id,
-                               partner_id, charging.status_of(state).value, document, b"",
+                               partner_id, records.status_of(state).value, document, b"",
                                stamp)
-        write, _ = charging.plan_write(row, state, partner_id, stamp)
+        write, _ = records.plan_write(row, state, partner_id, stamp)
         await store.update_sessions(connection, [write])
         response = pb.StartTransactionResponse(session_id=state.transaction_id)
         await idempotency.record_keys(connection, [
@@ -350,7 +356,7 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
         pushed = await self._finish(connection, row, state, partner_id, stamp)
         cdr_id = ""
         if not state.invalid and partner_id is not None and state.token is not None:
-            cdr = charging.build_cdr(state, priced, stamp)
+            cdr = records.build_cdr(state, priced, stamp)
             await cdrs.add_cdr(connection, cdr, transaction_id=state.transaction_id,
                                partner_id=partner_id)
             await outbox.enqueue(connection, [partner_id], CDRS, cdr.country_code,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,6 +28,7 @@ from sidecar.store import tables
 from sidecar.store.engine import Database
 from sidecar.store.partners import REGISTERED, insert_partner
 from tests.fixtures.grpc import Wakeups
+from tests.fixtures.waiting import eventually
 from tests.servicers.transaction_builders import (
     T0,
     end,
@@ -44,12 +47,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("cpo_parties")]
 D = Decimal
 
 
-@pytest.fixture
-async def grpc_port(database: Database, wakeups: Wakeups) -> AsyncIterator[int]:
-    """Our server, with sessions brought up to their meter values in the same commit
-    (session_refresh=0) so that each answer can be checked against the store at once."""
+@asynccontextmanager
+async def serving(database: Database, wakeups: Wakeups, **options: Any) -> AsyncIterator[int]:
+    """Our server with the TransactionServicer built with `options`; yields its port."""
     services = [
-        (add, TransactionServicer(database, wakeups.wakeup, session_refresh=0), name)
+        (add, TransactionServicer(database, wakeups.wakeup, **options), name)
         if name.endswith("TransactionService") else (add, servicer, name)
         for add, servicer, name in registrations(database, wakeups.wakeup)]
     server, port = await create_server("127.0.0.1:0", database, wakeups.wakeup,
@@ -59,6 +61,14 @@ async def grpc_port(database: Database, wakeups: Wakeups) -> AsyncIterator[int]:
         yield port
     finally:
         await server.stop(grace=None)
+
+
+@pytest.fixture
+async def grpc_port(database: Database, wakeups: Wakeups) -> AsyncIterator[int]:
+    """Our server, with sessions brought up to their meter values in the same commit
+    (session_refresh=0) so that each answer can be checked against the store at once."""
+    async with serving(database, wakeups, session_refresh=0) as port:
+        yield port
 
 
 @pytest.fixture
@@ -514,3 +524,45 @@ async def test_a_connector_must_be_named_on_an_evse_with_several(
     assert (await session(database)).connector_id == "2"
     await expect(grpc.StatusCode.FAILED_PRECONDITION, "connector_id: the transaction runs on",
                  stub.UpdateTransaction(update("TX1", "u", T0, connector_id="1")))
+
+
+@pytest.mark.usefixtures("site")
+async def test_a_session_takes_in_meter_values_at_most_once_per_refresh_interval(
+    database: Database, wakeups: Wakeups, emsp_partner: int
+) -> None:
+    def stream(*minutes: int) -> AsyncIterator[pb.StreamMeterValuesRequest]:
+        return requests(*[pb.StreamMeterValuesRequest(events=[meter_event(
+            "TX1", f"mv{n}", meter_value(T0 + timedelta(minutes=n), 10000 + 100 * n))])
+            for n in minutes])
+
+    async with serving(database, wakeups, session_refresh=1.0) as port:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            lagging = transactions_pb2_grpc.TransactionServiceStub(channel)
+            await lagging.StartTransaction(start())
+            await lagging.StreamMeterValues(stream(1))
+            assert (await session(database)).kwh == D("0.1")  # quiet until now: at once
+            await lagging.StreamMeterValues(stream(2, 3, 4, 5, 6, 7))
+            assert (await session(database)).kwh == D("0.1")  # stored, taken in later
+            await eventually(lambda: session_kwh(database, D("0.7")), within=5)
+    saved = await session(database)
+    assert saved.charging_periods is not None and len(saved.charging_periods) == 1
+    assert ("sessions", "TX1") in {(row[1], row[2]) for row in await outbox_rows(database)}
+
+
+async def session_kwh(database: Database, expected: Decimal) -> bool:
+    return (await session(database)).kwh == expected
+
+
+@pytest.mark.usefixtures("site")
+async def test_concurrent_replays_store_once(
+    stub: Any, database: Database, emsp_partner: int
+) -> None:
+    answers = await asyncio.gather(*(stub.StartTransaction(start()) for _ in range(5)))
+    report = pb.ReportMeterValuesRequest(events=[meter_event(
+        "TX1", "mv", meter_value(T0 + timedelta(minutes=1), 10100))])
+    counts = await asyncio.gather(*(stub.ReportMeterValues(report) for _ in range(5)))
+    assert {a.session_id for a in answers} == {"TX1"}
+    assert [c.stored_event_count for c in counts] == [1] * 5
+    async with database.read() as connection:
+        for table, expected in ((tables.sessions, 1), (tables.meter_values, 1)):
+            assert await connection.scalar(select(func.count()).select_from(table)) == expected
