@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
                        help="base URL partners use to reach --http")
     serve.add_argument("--admin-key", default=_env("admin_key", ""),
                        help=f"admin API key (default: kept in {ADMIN_KEY_FILE})")
+    serve.add_argument("--currency", default=_env("currency", defaults.currency),
+                       help="ISO 4217 currency of sessions that name no tariff or currency")
     serve.add_argument("--session-patch-interval", type=float,
                        default=float(_env("session_patch_interval",
                                           str(defaults.session_patch_interval))),
@@ -127,7 +129,7 @@ async def serve(
             wakeup.subscribe(worker.wake)
             grpc_server, grpc_port = await create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
-                authorize_timeout=settings.authorize_timeout)
+                authorize_timeout=settings.authorize_timeout, currency=settings.currency)
             await grpc_server.start()
             http_task = asyncio.create_task(
                 hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
@@ -178,6 +180,7 @@ def _run_serve(arguments: argparse.Namespace) -> None:
         http=arguments.http, grpc=arguments.grpc, database=arguments.database,
         public_url=arguments.public_url, admin_key=_admin_key(arguments.admin_key),
         session_patch_interval=arguments.session_patch_interval,
+        currency=arguments.currency.upper(),
         authorize_timeout=arguments.authorize_timeout, command_timeout=arguments.command_timeout,
     )
     if not arguments.admin_key:
@@ -218,7 +221,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
     logging.basicConfig(level=_env("log_level", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    arguments = parser().parse_args(argv)
+    top = parser()
+    arguments = top.parse_args(argv)
+    if arguments.command == "serve" and not (
+            len(arguments.currency) == 3 and arguments.currency.isalpha()):
+        top.error(f"--currency: {arguments.currency!r} is not an ISO 4217 code like EUR")
     if arguments.command == "serve":
         _run_serve(arguments)
     else:

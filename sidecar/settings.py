@@ -32,6 +32,8 @@ class Settings:
     admin_key: Secret | None = None
     # Largest page a list GET returns (X-Limit).
     page_limit: int = 100
+    # ISO 4217 currency of sessions whose transaction names no tariff or currency.
+    currency: str = "EUR"
     # At most one Session PATCH per session and partner per this many seconds (coalesced).
     session_patch_interval: float = 5.0
     # Entries of the gateway's read cache (Sender list pages and the like); 0 turns it off.

@@ -28,6 +28,7 @@ def registrations(
     wakeup: Wakeup,
     authorizer: RealTimeAuthorizer | None = None,
     authorize_timeout: float = 3.0,
+    currency: str = "EUR",
 ) -> list[Registration]:
     """Every service of the contract with its servicer (base classes answer UNIMPLEMENTED).
 
@@ -49,7 +50,7 @@ def registrations(
     ours: dict[str, Any] = {
         "LocationService": LocationServicer(database, wakeup),
         "TariffService": TariffServicer(database, wakeup),
-        "TransactionService": TransactionServicer(database, wakeup),
+        "TransactionService": TransactionServicer(database, wakeup, currency=currency),
         "EvDriverService": EvDriverServicer(database, wakeup, authorizer,
                                             authorize_timeout=authorize_timeout),
         "SmartChargingService": SmartChargingServicer(database, wakeup),
@@ -77,6 +78,7 @@ async def create_server(
     services: Sequence[Registration] | None = None,
     authorizer: RealTimeAuthorizer | None = None,
     authorize_timeout: float = 3.0,
+    currency: str = "EUR",
 ) -> tuple[grpc.aio.Server, int]:
     """A started-later server bound to `address` (port 0 picks one); returns it and its port.
 
@@ -85,7 +87,7 @@ async def create_server(
     """
     server = grpc.aio.server(interceptors=[StatusInterceptor()])
     wanted = list(services) if services is not None else registrations(
-        database, wakeup, authorizer, authorize_timeout)
+        database, wakeup, authorizer, authorize_timeout, currency)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for add, servicer, full_name in wanted:
