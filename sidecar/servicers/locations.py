@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.errors import InvalidField, NotFound, PreconditionFailed
 from sidecar.ocpi.enums import Status
 from sidecar.ocpi.locations import EVSE, Connector, Location
-from sidecar.servicers import lookups, mapping
+from sidecar.servicers import keys, lookups, mapping
 from sidecar.servicers.enum_mapping import EVSE_STATUS, OCPP16_STATUS, OCPP201_STATUS
 from sidecar.store import locations as store
 from sidecar.store.engine import Database
@@ -171,6 +171,7 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
         location = mapping.convert(data, Location, "location")
         keep = {e.uid for e in given.evses if e.status == pb.EVSE_STATUS_UNSPECIFIED}
         async with self._database.write() as connection:
+            await keys.once(connection, "UpsertLocation", request)
             await lookups.require_party(connection, location.country_code, location.party_id,
                                         "location.party")
             stored = await lookups.find_location(connection, location.id)
@@ -201,6 +202,7 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
         evse = _to_evse(request.evse, "evse")
         keep = {evse.uid} if request.evse.status == pb.EVSE_STATUS_UNSPECIFIED else set()
         async with self._database.write() as connection:
+            await keys.once(connection, "UpsertEvse", request)
             stored = await self._stored(connection, location_id)
             evses = _merge(stored.evses or [], [evse], keep, ["evse"])
             await _check_tariffs(connection, stored, evse.connectors, "evse.connectors")
@@ -218,6 +220,7 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
             raise InvalidField("connector", "required")
         connector = mapping.to_model(request.connector, Connector, "connector")
         async with self._database.write() as connection:
+            await keys.once(connection, "UpsertConnector", request)
             stored = await self._stored(connection, location_id)
             evse = _evse(stored, evse_uid)
             _not_removed(evse, "evse_uid")
@@ -240,6 +243,7 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
         evse_uid = mapping.require(request.evse_uid, "evse_uid")
         changed = None
         async with self._database.write() as connection:
+            await keys.once(connection, "RemoveEvse", request)
             stored = await self._stored(connection, location_id)
             if _evse(stored, evse_uid).status != Status.REMOVED:
                 changed = await store.remove_evse(
@@ -262,11 +266,17 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
             raise InvalidField("timestamp", "required")
         at = mapping.timestamp(request.timestamp, "timestamp")
         status = _status(request)
+        method = type(request).__name__.removesuffix("Request")
+
         async def unit(connection: AsyncConnection) -> tuple[LocationChange | None, Status]:
+            # A unit of a shared transaction writes nothing before its checks pass.
+            replay = await keys.seen(connection, method, request)
             found = await store.record_status(
                 connection, None, None, location_id, evse_uid, status, at, connector_id)
             if found[0] is not None:
                 await location_changed(connection, found[0])
+            if not replay:
+                await keys.remember(connection, method, request)
             return found
 
         change, now_status = await self._groups.run(unit)

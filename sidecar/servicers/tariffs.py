@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.errors import InvalidField, NotFound, PreconditionFailed
 from sidecar.ocpi.enums import Status
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.servicers import lookups, mapping
+from sidecar.servicers import keys, lookups, mapping
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
 from sidecar.store.publishing import tariff_changed
@@ -67,6 +67,7 @@ class TariffServicer(tariffs_pb2_grpc.TariffServiceServicer):
         tariff = mapping.to_model(request.tariff, Tariff, "tariff")
         _one_component_per_dimension(request.tariff)
         async with self._database.write() as connection:
+            await keys.once(connection, "UpsertTariff", request)
             await lookups.require_party(connection, tariff.country_code, tariff.party_id,
                                         "tariff.party")
             stored = await lookups.find_tariff(connection, tariff.id)
@@ -89,7 +90,10 @@ class TariffServicer(tariffs_pb2_grpc.TariffServiceServicer):
         mapping.require(request.idempotency_key, "idempotency_key")
         tariff_id = mapping.require(request.tariff_id, "tariff_id")
         async with self._database.write() as connection:
+            replay = await keys.once(connection, "DeleteTariff", request)
             stored = await lookups.find_tariff(connection, tariff_id)
+            if stored is None and replay:
+                return pb.DeleteTariffResponse()  # a retry of a delete that was done
             if stored is None:
                 raise NotFound("tariff_id", f"no tariff {tariff_id!r}")
             user = await _user(connection, stored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,12 @@ from sidecar.store.engine import Database
 from sidecar.store.locations import get_location
 from sidecar.store.partners import REGISTERED, insert_partner
 from tests.fixtures.grpc import Wakeups
+
+
+def new_key() -> str:
+    """A fresh idempotency key: each request of these tests is a new event."""
+    return uuid.uuid4().hex
+
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("cpo_parties")]
 
@@ -59,13 +66,13 @@ def ts(at: datetime) -> Timestamp:
     return stamp
 
 
-def upsert(loc: pb.Location, key: str = "k") -> pb.UpsertLocationRequest:
-    return pb.UpsertLocationRequest(idempotency_key=key, location=loc)
+def upsert(loc: pb.Location, key: str | None = None) -> pb.UpsertLocationRequest:
+    return pb.UpsertLocationRequest(idempotency_key=new_key() if key is None else key, location=loc)
 
 
 def evse_status(uid: str = "EVSE1", at: datetime = T0, location_id: str = "LOC1",
                 **status: Any) -> pb.SetEvseStatusRequest:
-    return pb.SetEvseStatusRequest(idempotency_key="k", location_id=location_id, evse_uid=uid,
+    return pb.SetEvseStatusRequest(idempotency_key=new_key(), location_id=location_id, evse_uid=uid,
                                    timestamp=ts(at), **status)
 
 
@@ -202,7 +209,7 @@ async def test_upsert_evse_adds_and_replaces_an_evse(
 ) -> None:
     await location_stub.UpsertLocation(upsert(location("LOC1", evse("EVSE1"))))
     response = await location_stub.UpsertEvse(pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1",
+        idempotency_key=new_key(), location_id="LOC1",
         evse=evse("EVSE2", connector("1"), connector("2", power_type=pb.POWER_TYPE_DC),
                   status=pb.EVSE_STATUS_PLANNED, capabilities=[pb.CAPABILITY_RESERVABLE])))
 
@@ -222,7 +229,7 @@ async def test_upsert_connector_replaces_it_in_place(
     await location_stub.UpsertLocation(
         upsert(location("LOC1", evse("EVSE1", connector("1"), connector("2")))))
     response = await location_stub.UpsertConnector(pb.UpsertConnectorRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="EVSE1",
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1",
         connector=connector("1", max_amperage=16, max_electric_power=11000)))
 
     connectors = (await stored(database)).evses[0].connectors
@@ -244,7 +251,7 @@ async def test_remove_evse_keeps_it_as_removed_once(
     location_stub: Any, database: Database, partner: int, wakeups: Wakeups
 ) -> None:
     await location_stub.UpsertLocation(upsert(location("LOC1", evse("EVSE1"), evse("EVSE2"))))
-    request = pb.RemoveEvseRequest(idempotency_key="k", location_id="LOC1", evse_uid="EVSE1")
+    request = pb.RemoveEvseRequest(idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1")
     first = await location_stub.RemoveEvse(request)
     rows = await outbox_rows(database)
     again = await location_stub.RemoveEvse(request)
@@ -291,7 +298,7 @@ async def test_every_status_value_maps_as_the_contract_says(
             response = await location_stub.SetEvseStatus(evse_status(at=at, **status))
         else:
             response = await location_stub.SetConnectorStatus(pb.SetConnectorStatusRequest(
-                idempotency_key="k", location_id="LOC1", evse_uid="EVSE1", connector_id="1",
+                idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1", connector_id="1",
                 timestamp=ts(at), **status))
         saved = (await stored(database)).evses[0].status
         got[name] = (pb.EvseStatus.Name(response.evse_status).removeprefix("EVSE_STATUS_"),
@@ -342,7 +349,7 @@ async def test_connector_statuses_make_the_evse_status(
 
     def request(connector_id: str, status: int, at: datetime) -> pb.SetConnectorStatusRequest:
         return pb.SetConnectorStatusRequest(
-            idempotency_key="k", location_id="LOC1", evse_uid="EVSE1",
+            idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1",
             connector_id=connector_id, timestamp=ts(at), ocpp201_status=status)
 
     first = await location_stub.SetConnectorStatus(
@@ -466,37 +473,38 @@ def too_long_id() -> pb.UpsertLocationRequest:
 REJECTED: dict[str, tuple[str, Callable[[], Any], grpc.StatusCode, str]] = {
     "37-char location id": ("UpsertLocation", too_long_id, INVALID, "location.id: "),
     "37-char evse uid": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1", evse=evse("E" * 37)), INVALID, "evse.uid: "),
+        idempotency_key=new_key(), location_id="LOC1", evse=evse("E" * 37)), INVALID, "evse.uid: "),
     "missing address": ("UpsertLocation", lambda: upsert(without(location("LOC2"), "address")),
                         INVALID, "location.address: required"),
     "missing publish": ("UpsertLocation", lambda: upsert(without(location("LOC2"), "publish")),
                         INVALID, "location.publish: required"),
     "missing party": ("UpsertLocation", lambda: upsert(without(location("LOC2"), "party")),
                       INVALID, "location.party.country_code: required"),
-    "missing location": ("UpsertLocation", lambda: pb.UpsertLocationRequest(idempotency_key="k"),
+    "missing location": ("UpsertLocation",
+                         lambda: pb.UpsertLocationRequest(idempotency_key=new_key()),
                          INVALID, "location: required"),
     "missing idempotency key": ("UpsertLocation", lambda: upsert(location("LOC2"), key=""),
                                 INVALID, "idempotency_key: required"),
     "missing evse uid": ("UpsertLocation", lambda: upsert(location("LOC2", evse("E1"), evse(""))),
                          INVALID, "location.evses[1].uid: required"),
     "evse without connectors": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1", evse=pb.Evse(uid="E3")),
+        idempotency_key=new_key(), location_id="LOC1", evse=pb.Evse(uid="E3")),
         INVALID, "evse.connectors: "),
     "unspecified connector standard": ("UpsertLocation", lambda: upsert(location(
         "LOC2", evse("E1", connector("1", standard=pb.CONNECTOR_TYPE_UNSPECIFIED)))),
         INVALID, "location.evses[0].connectors[0].standard: required"),
     "unknown connector format": ("UpsertConnector", lambda: pb.UpsertConnectorRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="EVSE1",
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1",
         connector=connector("3", format=99)), INVALID, "connector.format: unknown enum value 99"),
     "unspecified capability": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1", evse=evse("E3", capabilities=[
+        idempotency_key=new_key(), location_id="LOC1", evse=evse("E3", capabilities=[
             pb.CAPABILITY_RESERVABLE, pb.CAPABILITY_UNSPECIFIED])),
         INVALID, "evse.capabilities[1]: CAPABILITY_UNSPECIFIED is not allowed"),
     "zero voltage": ("UpsertConnector", lambda: pb.UpsertConnectorRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="EVSE1",
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1",
         connector=connector("3", max_voltage=0)), INVALID, "connector.max_voltage: required"),
     "negative amperage": ("UpsertConnector", lambda: pb.UpsertConnectorRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="EVSE1",
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1",
         connector=connector("3", max_amperage=-1)), INVALID, "connector.max_amperage: "),
     "bad latitude": ("UpsertLocation", lambda: upsert(location(
         "LOC2", coordinates=common.GeoLocation(latitude="52.1", longitude="5.12142"))),
@@ -506,12 +514,13 @@ REJECTED: dict[str, tuple[str, Callable[[], Any], grpc.StatusCode, str]] = {
             common.EnergySource(source=common.ENERGY_SOURCE_CATEGORY_SOLAR, percentage="1e2")]))),
         INVALID, "location.energy_mix.energy_sources[0].percentage: not a decimal"),
     "removed status in upsert": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1", evse=evse("EVSE1", status=pb.EVSE_STATUS_REMOVED)),
+        idempotency_key=new_key(), location_id="LOC1",
+        evse=evse("EVSE1", status=pb.EVSE_STATUS_REMOVED)),
         INVALID, "evse.status: "),
     "duplicate evse uid": ("UpsertLocation", lambda: upsert(location(
         "LOC2", evse("E1"), evse("e1"))), INVALID, "location.evses[1].uid: duplicate"),
     "schedule renamed field": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1", evse=evse("E3", status_schedules=[
+        idempotency_key=new_key(), location_id="LOC1", evse=evse("E3", status_schedules=[
             pb.StatusSchedule(status=pb.EVSE_STATUS_PLANNED)])),
         INVALID, "evse.status_schedules[0].period_begin: required"),
     "closed without hours": ("UpsertLocation", lambda: upsert(location(
@@ -524,46 +533,46 @@ REJECTED: dict[str, tuple[str, Callable[[], Any], grpc.StatusCode, str]] = {
     "unspecified ocpp16 status": ("SetEvseStatus", lambda: evse_status(
         ocpp16_status=pb.OCPP16_CHARGE_POINT_STATUS_UNSPECIFIED), INVALID, "ocpp16_status: "),
     "unknown ocpp201 status": ("SetConnectorStatus", lambda: pb.SetConnectorStatusRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="EVSE1", connector_id="1",
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1", connector_id="1",
         timestamp=ts(T0), ocpp201_status=42), INVALID, "ocpp201_status: unknown enum value 42"),
     "removed ocpi status": ("SetEvseStatus", lambda: evse_status(
         ocpi_status=pb.EVSE_STATUS_REMOVED), INVALID, "ocpi_status: "),
     "missing connector id": ("SetConnectorStatus", lambda: pb.SetConnectorStatusRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="EVSE1", timestamp=ts(T0),
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1", timestamp=ts(T0),
         ocpi_status=pb.EVSE_STATUS_BLOCKED), INVALID, "connector_id: required"),
     "party not ours": ("UpsertLocation", lambda: upsert(location("LOC2", party=("DE", "XYZ"))),
                        grpc.StatusCode.FAILED_PRECONDITION, "location.party: "),
     "party differs from stored": ("UpsertLocation", lambda: upsert(location(
         "LOC1", party=("BE", "CPB"))), grpc.StatusCode.FAILED_PRECONDITION, "location.party: "),
     "upsert of removed evse": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1", evse=evse("GONE")),
+        idempotency_key=new_key(), location_id="LOC1", evse=evse("GONE")),
         grpc.StatusCode.FAILED_PRECONDITION, "evse.uid: "),
     "removed evse listed": ("UpsertLocation", lambda: upsert(location(
         "LOC1", evse("EVSE1"), evse("GONE"))),
         grpc.StatusCode.FAILED_PRECONDITION, "location.evses[1].uid: "),
     "connector of removed evse": ("UpsertConnector", lambda: pb.UpsertConnectorRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="GONE", connector=connector()),
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="GONE", connector=connector()),
         grpc.StatusCode.FAILED_PRECONDITION, "evse_uid: "),
     "status of removed evse": ("SetEvseStatus", lambda: evse_status(
         "GONE", ocpi_status=pb.EVSE_STATUS_AVAILABLE),
         grpc.StatusCode.FAILED_PRECONDITION, "evse_uid: "),
     "unknown location": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="NOPE", evse=evse("E3")),
+        idempotency_key=new_key(), location_id="NOPE", evse=evse("E3")),
         grpc.StatusCode.NOT_FOUND, "location_id: "),
     "unknown evse status": ("SetEvseStatus", lambda: evse_status(
         "NOPE", ocpi_status=pb.EVSE_STATUS_AVAILABLE), grpc.StatusCode.NOT_FOUND, "evse_uid: "),
     "unknown evse connector": ("UpsertConnector", lambda: pb.UpsertConnectorRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="NOPE", connector=connector()),
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="NOPE", connector=connector()),
         grpc.StatusCode.NOT_FOUND, "evse_uid: "),
     "unknown connector status": ("SetConnectorStatus", lambda: pb.SetConnectorStatusRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="EVSE1", connector_id="9",
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="EVSE1", connector_id="9",
         timestamp=ts(T0), ocpi_status=pb.EVSE_STATUS_BLOCKED),
         grpc.StatusCode.NOT_FOUND, "connector_id: "),
     "remove unknown evse": ("RemoveEvse", lambda: pb.RemoveEvseRequest(
-        idempotency_key="k", location_id="LOC1", evse_uid="NOPE"),
+        idempotency_key=new_key(), location_id="LOC1", evse_uid="NOPE"),
         grpc.StatusCode.NOT_FOUND, "evse_uid: "),
     "unknown tariff": ("UpsertEvse", lambda: pb.UpsertEvseRequest(
-        idempotency_key="k", location_id="LOC1",
+        idempotency_key=new_key(), location_id="LOC1",
         evse=evse("E3", connector("1"), connector("2", tariff_ids=["T1", "NOPE"]))),
         grpc.StatusCode.NOT_FOUND, "evse.connectors[1].tariff_ids[1]: "),
     "get unknown location": ("GetLocation", lambda: pb.GetLocationRequest(location_id="NOPE"),
@@ -583,7 +592,7 @@ async def test_rejected_request_names_the_field_and_changes_nothing(
     await add_tariff(tariff_stub, "T1")
     await location_stub.UpsertLocation(upsert(location("LOC1", evse("EVSE1"), evse("GONE"))))
     await location_stub.RemoveEvse(
-        pb.RemoveEvseRequest(idempotency_key="k", location_id="LOC1", evse_uid="GONE"))
+        pb.RemoveEvseRequest(idempotency_key=new_key(), location_id="LOC1", evse_uid="GONE"))
     await register_partner(database)
     before, notified = await snapshot(database), wakeups.count
     assert await outbox_count(database) == 0
@@ -596,3 +605,28 @@ async def test_rejected_request_names_the_field_and_changes_nothing(
     assert await snapshot(database) == before
     assert await outbox_count(database) == 0
     assert wakeups.count == notified
+
+
+async def test_a_status_key_reused_for_another_event_is_refused_and_changes_nothing(
+    location_stub: Any, database: Database, partner: int
+) -> None:
+    await location_stub.UpsertLocation(upsert(location("LOC1", evse("EVSE1"))))
+    first = evse_status("EVSE1", at=T0, ocpp16_status=pb.OCPP16_CHARGE_POINT_STATUS_CHARGING)
+    first.idempotency_key = "s1"
+    await location_stub.SetEvseStatus(first)
+    # A replay answers again and changes nothing.
+    again = await location_stub.SetEvseStatus(first)
+    assert again.evse_status == pb.EVSE_STATUS_CHARGING
+    other = evse_status("EVSE1", at=T0 + timedelta(seconds=1),
+                        ocpp16_status=pb.OCPP16_CHARGE_POINT_STATUS_AVAILABLE)
+    other.idempotency_key = "s1"
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await location_stub.SetEvseStatus(other)
+    assert refused.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert refused.value.details().startswith("idempotency_key:")
+    current = await stored(database)
+    assert _status_of(current, "EVSE1") == Status.CHARGING
+
+
+def _status_of(location: Any, uid: str) -> Status:
+    return next(e.status for e in location.evses if e.uid == uid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +28,12 @@ from sidecar.store.partners import REGISTERED, insert_partner
 from sidecar.store.tariffs import get_tariff
 from tests.fixtures.grpc import Wakeups
 
+
+def new_key() -> str:
+    """A fresh idempotency key: each request of these tests is a new event."""
+    return uuid.uuid4().hex
+
+
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("cpo_parties")]
 
 
@@ -51,8 +58,8 @@ def tariff(id: str = "T1", *elements: pb.TariffElement, party: tuple[str, str] =
     return pb.Tariff(**{**values, **fields})
 
 
-def upsert(value: pb.Tariff, key: str = "k") -> pb.UpsertTariffRequest:
-    return pb.UpsertTariffRequest(idempotency_key=key, tariff=value)
+def upsert(value: pb.Tariff, key: str | None = None) -> pb.UpsertTariffRequest:
+    return pb.UpsertTariffRequest(idempotency_key=new_key() if key is None else key, tariff=value)
 
 
 async def stored(database: Database, id: str = "T1", party: tuple[str, str] = ("NL", "CPA")) -> Any:
@@ -200,7 +207,7 @@ async def test_a_tariff_of_a_removed_evse_only_may_be_deleted(
         format=locations_pb2.CONNECTOR_FORMAT_CABLE, power_type=locations_pb2.POWER_TYPE_DC,
         max_voltage=400, max_amperage=125, tariff_ids=["T1"])
     await location_stub.UpsertLocation(locations_pb2.UpsertLocationRequest(
-        idempotency_key="k", location=locations_pb2.Location(
+        idempotency_key=new_key(), location=locations_pb2.Location(
             id="LOC1", party=common.PartyRef(country_code="NL", party_id="CPA"), publish=True,
             address="a", city="b", country="NLD", time_zone="Europe/Amsterdam",
             coordinates=common.GeoLocation(latitude="52.09074", longitude="5.12142"),
@@ -234,7 +241,7 @@ PRICE = "tariff.elements[0].price_components[0]"
 
 REJECTED: dict[str, tuple[str, Callable[[], Any], grpc.StatusCode, str]] = {
     "37-char id": ("UpsertTariff", lambda: upsert(tariff("T" * 37)), INVALID, "tariff.id: "),
-    "missing tariff": ("UpsertTariff", lambda: pb.UpsertTariffRequest(idempotency_key="k"),
+    "missing tariff": ("UpsertTariff", lambda: pb.UpsertTariffRequest(idempotency_key=new_key()),
                        INVALID, "tariff: required"),
     "missing key": ("UpsertTariff", lambda: upsert(tariff("T2"), key=""),
                     INVALID, "idempotency_key: required"),
@@ -318,3 +325,26 @@ async def test_rejected_request_names_the_field_and_changes_nothing(
     assert await tariff_rows(database) == before
     assert await outbox_count(database) == 0
     assert wakeups.count == notified
+
+
+async def test_a_retried_delete_succeeds_and_a_reused_key_is_already_exists(
+    tariff_stub: Any, database: Database, partner: int
+) -> None:
+    await tariff_stub.UpsertTariff(upsert(tariff("T1"), key="u1"))
+    delete = pb.DeleteTariffRequest(idempotency_key="d1", tariff_id="T1")
+    await tariff_stub.DeleteTariff(delete)
+    # The core lost our answer and sends the same request again: done already, no error.
+    await tariff_stub.DeleteTariff(delete)
+    assert await stored(database) is None
+    assert await outbox_rows(database) == [(partner, "tariffs", "T1", "DELETE", 2)]
+    # The same key for another payload is refused, and changes nothing.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await tariff_stub.UpsertTariff(upsert(tariff("T2"), key="u1"))
+    assert refused.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert refused.value.details().startswith("idempotency_key:")
+    assert await stored(database, "T2") is None
+    # Another delete of the now unknown tariff, under a new key, is NOT_FOUND.
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await tariff_stub.DeleteTariff(pb.DeleteTariffRequest(idempotency_key="d2",
+                                                              tariff_id="T1"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
