@@ -171,6 +171,8 @@ class PushWorker:
         self._health_written: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._partners_checked = 0.0
+        # Attempts are pruned an hour after start, then hourly (never at start-up).
+        self._pruned = time.monotonic()
         # Bodies read at claim time, until their lane sends them: (entry id, generation).
         self.documents: dict[tuple[int, int], bytes | None] = {}
 
@@ -188,6 +190,7 @@ class PushWorker:
                     log.exception("push cycle failed; retrying")
                     progressed = False
                 if not progressed:
+                    await self._prune_when_due()
                     await _wait(self._wake, await self._idle_seconds())
         finally:
             # A lane waiting on a hung partner must not hold up the stop: its claimed
@@ -253,6 +256,15 @@ class PushWorker:
             self.documents[(entry.id, entry.generation)] = document
             self.lanes[entry.partner_id].take(entry)
         return bool(claimed or outcomes or released or deferred)
+
+    async def _prune_when_due(self) -> None:
+        """Once an hour, when idle: forget delivery attempts older than a week."""
+        moment = time.monotonic()
+        if moment - self._pruned < 3600:
+            return
+        self._pruned = moment
+        async with self.database.write() as connection:
+            await outbox.prune_attempts(connection, timedelta(days=7))
 
     def _health_to_write(self, partners: set[int]) -> set[int]:
         """Healthy partners whose health row changes: recovering, or last written 1 s ago."""
