@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from gateway.client import OCPIClient, PartnerError, PartnerUnreachable
+from gateway.urls import join
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole
@@ -32,7 +31,7 @@ class OCPIAuthorizer:
         base = partner.endpoint("tokens", InterfaceRole.SENDER)
         if base is None or partner.outbound_token is None:
             raise ConnectionError("the partner has no Tokens Sender endpoint")
-        url = f"{base.rstrip('/')}/{quote(uid, safe='')}/authorize?type={token_type}"
+        url = join(base, uid, "authorize", query=f"type={token_type}")
         body = codec.encode(location) if location is not None else None
         try:
             reply = await self.client.request(

@@ -18,6 +18,7 @@ import msgspec
 from sqlalchemy import Table
 
 from gateway.client import OCPIClient, PartnerError
+from gateway.urls import join
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole
 from sidecar.ocpi.types import now, utc
@@ -287,10 +288,10 @@ class PushWorker:
         if entry.module in (command_store.MODULE, command_store.ACTIVE_PROFILES):
             return await self._deliver_result(partner, entry, document)
         base = partner.endpoint(entry.module, InterfaceRole.RECEIVER)
-        url = f"{base}/{entry.country_code}/{entry.party_id}/{entry.object_id}"
         if base is None or partner.outbound_token is None:
-            return outbox.Outcome(entry, entry.action, url, None, None,
+            return outbox.Outcome(entry, entry.action, "", None, None,
                                   f"partner has no {entry.module} receiver endpoint")
+        url = join(base, entry.country_code, entry.party_id, entry.object_id)
         if entry.module == "sessions" and document is not None:
             return await self._deliver_session(partner, entry, url, document)
         requests = self._requests(entry, url, base, document)
@@ -319,7 +320,7 @@ class PushWorker:
         if entry.module == command_store.ACTIVE_PROFILES:
             base = partner.endpoint("chargingprofiles", InterfaceRole.SENDER)
             method = "PUT"
-            target = (f"{base.rstrip('/')}/{entry.object_id}", None) if base else None
+            target = (join(base, entry.object_id), None) if base else None
         else:
             async with self.database.read() as connection:
                 target = await command_store.response_target(
@@ -386,7 +387,7 @@ class PushWorker:
             return [("POST", base, document)]
         if entry.action == outbox.PATCH and entry.module == "locations":
             evses = {e.uid: e for e in codec.decode(document, _LocationStatuses).evses or []}
-            return [("PATCH", f"{url}/{uid}", codec.encode(
+            return [("PATCH", join(url, uid), codec.encode(
                 {"status": evses[uid].status, "last_updated": evses[uid].last_updated}))
                 for uid in entry.targets if uid in evses]
         return [("PUT", url, document)]

@@ -20,6 +20,7 @@ from gateway.errors import InvalidParameters, UnknownToken
 from gateway.modules import ModuleRequest, module_request
 from gateway.services import services_of
 from gateway.transport import ocpi_response, raw
+from gateway.urls import join
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole, TokenType
@@ -178,7 +179,7 @@ async def pull_tokens(
     report = PullReport(date_from=since)
     next_url: str | None = url
     if since is not None:
-        next_url = f"{url}?date_from={utc(since).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        next_url = join(url, query=f"date_from={utc(since).strftime('%Y-%m-%dT%H:%M:%SZ')}")
     while next_url is not None:
         reply = await client.request("GET", next_url, partner.outbound_token,
                                      token_base64=partner.outbound_token_base64)
