@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 import msgspec
@@ -56,16 +57,24 @@ class _LocationStatuses(msgspec.Struct):
 
 
 class Lane:
-    """Delivery to one partner: up to `in_flight` requests at a time."""
+    """Delivery to one partner: up to `in_flight` requests at a time, by priority."""
 
     def __init__(self, worker: PushWorker, partner: partner_store.Partner) -> None:
         self.worker = worker
         self.partner = partner
-        self.queue: asyncio.Queue[outbox.Entry] = asyncio.Queue()
-        self.busy = 0
-        # Set by a failure: queued entries go back unsent until the backoff is recorded.
+        # (priority, id): command results and CDRs overtake queued object pushes.
+        self.queue: asyncio.PriorityQueue[tuple[int, int, outbox.Entry]] = (
+            asyncio.PriorityQueue())
+        # Entries being delivered now: given back unsent if the worker stops first.
+        self.delivering: set[outbox.Entry] = set()
+        # Set when the partner is unreachable: queued entries go back unsent until the
+        # backoff is recorded. A refused object does not set it.
         self.failed = False
         self.senders: list[asyncio.Task[None]] = []
+
+    @property
+    def busy(self) -> int:
+        return len(self.delivering)
 
     def room(self) -> int:
         """How many more entries this lane takes now."""
@@ -75,7 +84,7 @@ class Lane:
 
     def take(self, entry: outbox.Entry) -> None:
         """Queue an entry; start the senders on first use."""
-        self.queue.put_nowait(entry)
+        self.queue.put_nowait((entry.priority, entry.id, entry))
         while len(self.senders) < self.worker.in_flight:
             self.senders.append(asyncio.create_task(self._send_loop()))
 
@@ -83,28 +92,39 @@ class Lane:
         while True:
             if self.queue.qsize() == self.worker.in_flight * 8:
                 self.worker.wake()  # running low: claim more before the queue runs dry
-            entry = await self.queue.get()
-            if self.failed:
+            _, _, entry = await self.queue.get()
+            if self.failed or self.worker.stopping:
                 self.worker.recorder.release(entry)
                 continue
-            self.busy += 1
+            self.delivering.add(entry)
             try:
                 outcome = await self.worker.deliver(self.partner, entry)
-            except Exception as error:  # a bug must not stop the lane
-                log.exception("push to partner %d failed unexpectedly", self.partner.id)
-                outcome = outbox.Outcome(entry, entry.action, "", None, None,
-                                         f"internal error: {type(error).__name__}")
+            except Exception as error:  # a bug must not stop the lane, nor the partner
+                log.exception("push of %s %s to partner %d failed unexpectedly",
+                              entry.module, entry.object_id, self.partner.id)
+                outcome = outbox.Outcome(entry, entry.action, "",
+                                         error=f"internal error: {type(error).__name__}",
+                                         object_failure=True)
             finally:
-                self.busy -= 1
+                self.delivering.discard(entry)
             if outcome.deferred:
                 continue
-            if outcome.error is not None:
+            if outcome.unreachable:
                 self.failed = True
             self.worker.recorder.add(outcome)
 
+    def idle(self) -> bool:
+        return not self.delivering
+
     def stop(self) -> list[asyncio.Task[None]]:
+        """Cancel the senders; what was queued or in flight goes back to the outbox."""
         for task in self.senders:
             task.cancel()
+        for entry in self.delivering:
+            self.worker.recorder.release(entry)
+        self.delivering.clear()
+        while not self.queue.empty():
+            self.worker.recorder.release(self.queue.get_nowait()[2])
         return self.senders
 
 
@@ -137,11 +157,14 @@ class Recorder:
         return taken
 
 
-async def _wait(event: asyncio.Event, seconds: float) -> None:
+async def _wait_either(event: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    """Until `event` or `stop` is set, or `seconds` pass; clears `event`."""
+    waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
     try:
-        await asyncio.wait_for(event.wait(), seconds)
-    except TimeoutError:
-        pass
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
     event.clear()
 
 
@@ -154,16 +177,26 @@ class PushWorker:
         client: OCPIClient,
         *,
         in_flight: int = 8,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = timedelta(seconds=10),
         poll: float = 1.0,
         session_patch_interval: float = 5.0,
+        grace: float = 5.0,
     ) -> None:
         self.database = database
         self.client = client
         self.in_flight = in_flight
+        # Claims are renewed every third of the lease while this worker lives, so a lease
+        # of seconds is enough for deliveries of any length; a dead worker's claims are
+        # taken over by another when the lease ends.
         self.lease = lease
         self.poll = poll
         self.session_patch_interval = session_patch_interval
+        # On stop: how long deliveries under way may take to finish before they are given
+        # back to the outbox unsent.
+        self.grace = grace
+        self.id = str(uuid.uuid4())
+        self.stopping = False
+        self._renewed = time.monotonic()
         # When each (partner, session) last got a PATCH (monotonic seconds).
         self._patched: dict[tuple[int, str], float] = {}
         self.lanes: dict[int, Lane] = {}
@@ -182,7 +215,16 @@ class PushWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Record, claim and deliver until `stop` is set."""
+        """Record, claim and deliver until `stop` is set; then finish or give back.
+
+        On SQLite this is the database's one worker: claims found at start-up are
+        deliveries a previous process was making when it died, due again at once.
+        """
+        if self.database.is_sqlite:
+            async with self.database.write() as connection:
+                interrupted = await outbox.recover(connection)
+            if interrupted:
+                log.info("%d pushes interrupted by the last stop are due again", interrupted)
         try:
             while not stop.is_set():
                 try:
@@ -192,13 +234,28 @@ class PushWorker:
                     progressed = False
                 if not progressed:
                     await self._prune_when_due()
-                    await _wait(self._wake, await self._idle_seconds())
+                    await _wait_either(self._wake, stop, await self._idle_seconds())
         finally:
-            # A lane waiting on a hung partner must not hold up the stop: its claimed
-            # entries become due again when their lease ends.
-            senders = [t for lane in self.lanes.values() for t in lane.stop()]
-            await asyncio.gather(*senders, return_exceptions=True)
-            await self._cycle(claim=False)
+            await self._finish()
+
+    async def _finish(self) -> None:
+        """Stop claiming; let deliveries under way end within the grace period, record them,
+        and give everything else back to the outbox as it was."""
+        self.stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.grace
+        while any(not lane.idle() for lane in self.lanes.values()) and loop.time() < deadline:
+            # Each delivery that ends wakes us (its outcome goes to the recorder).
+            await _wait_either(self._wake, self._wake, deadline - loop.time())
+        senders = [t for lane in self.lanes.values() for t in lane.stop()]
+        await asyncio.gather(*senders, return_exceptions=True)
+        for _ in range(3):
+            try:
+                await self._cycle(claim=False)
+                return
+            except Exception:
+                log.exception("recording the last pushes failed; retrying")
+        log.error("the last pushes could not be recorded: they are sent again after restart")
 
     async def _refresh_partners(self) -> None:
         if time.monotonic() - self._partners_checked < self.poll and self.lanes:
@@ -235,11 +292,15 @@ class PushWorker:
                         await session_store.mark_delivered(
                             connection, e.country_code, e.party_id, e.object_id,
                             e.partner_id, outcome.periods)
-                await outbox.record(connection, outcomes, healthy_news=self._health_to_write)
+                recorded = await outbox.record(connection, outcomes,
+                                               healthy_news=self._health_to_write)
                 await outbox.release(connection, released)
                 for entry, seconds in deferred:
                     await outbox.defer(connection, entry, now() + timedelta(seconds=seconds))
-                claimed = await outbox.claim(connection, capacity, self.lease, _tables())
+                if self._renewal_due():
+                    await outbox.renew(connection, self.id, self.lease)
+                claimed = await outbox.claim(connection, capacity, self.lease, _tables(),
+                                             self.id)
         except Exception:
             # Nothing was written: keep what the lanes reported for the next cycle.
             self.recorder.outcomes[:0] = outcomes
@@ -251,12 +312,21 @@ class PushWorker:
             lane = self.lanes.get(partner_id)
             if lane is not None:
                 lane.failed = False
-        for partner_id in {o.entry.partner_id for o in outcomes if o.error is not None}:
+        for partner_id in {o.entry.partner_id for o in outcomes if o.unreachable}:
             self._health_written.pop(partner_id, None)
+        _log_changes(recorded)
         for entry, document in claimed:
             self.documents[(entry.id, entry.generation)] = document
             self.lanes[entry.partner_id].take(entry)
         return bool(claimed or outcomes or released or deferred)
+
+    def _renewal_due(self) -> bool:
+        """Every third of the lease, while deliveries are under way: renew their claims."""
+        moment = time.monotonic()
+        if moment - self._renewed < self.lease.total_seconds() / 3:
+            return False
+        self._renewed = moment
+        return any(lane.busy or not lane.queue.empty() for lane in self.lanes.values())
 
     async def _prune_when_due(self) -> None:
         """Once an hour, when idle: forget delivery attempts older than a week."""
@@ -391,6 +461,24 @@ class PushWorker:
                 {"status": evses[uid].status, "last_updated": evses[uid].last_updated}))
                 for uid in entry.targets if uid in evses]
         return [("PUT", url, document)]
+
+
+def _log_changes(recorded: outbox.Recorded) -> None:
+    """One log line per state change: an object refused or accepted again, a partner failing
+    or recovered (never one per retry)."""
+    for o in recorded.newly_refused:
+        log.warning("partner %d refused %s %s/%s/%s (%s %s: HTTP %s, OCPI %s): that object is "
+                    "retried with backoff, and at once when it changes; the others go on",
+                    o.entry.partner_id, o.entry.module, o.entry.country_code, o.entry.party_id,
+                    o.entry.object_id, o.method, o.url, o.http_status, o.ocpi_status)
+    for o in recorded.accepted_after_refusal:
+        log.info("partner %d accepted %s %s/%s/%s after refusing it", o.entry.partner_id,
+                 o.entry.module, o.entry.country_code, o.entry.party_id, o.entry.object_id)
+    for o in recorded.newly_failing:
+        log.warning("pushes to partner %d are failing (%s): all of its pushes back off",
+                    o.entry.partner_id, o.error)
+    for partner_id in recorded.recovered:
+        log.info("pushes to partner %d work again", partner_id)
 
 
 def _routing(partner: partner_store.Partner, entry: outbox.Entry) -> dict[str, str]:

@@ -237,6 +237,11 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
         if stored is not None:
             return pb.StartTransactionResponse.FromString(stored), False
         if await store.load_session(connection, event.transaction_id) is not None:
+            # On PostgreSQL a concurrent replay may have committed between our key lookup and
+            # this one; the key commits with the session, so it is visible now if it is ours.
+            stored = await self._replayed(connection, event, "StartTransaction")
+            if stored is not None:
+                return pb.StartTransactionResponse.FromString(stored), False
             raise Conflict("transaction_id: started before under another idempotency key")
         location, evse, connector, tariff = await self._place(connection, given)
         ours = (location.country_code, location.party_id)

@@ -3,14 +3,25 @@
 One row per (partner, object). A new change merges into an undelivered row: PUT or DELETE
 replaces whatever was pending; a PATCH joins a pending PATCH (its targets are added) and is
 absorbed by a pending PUT. Bodies are not stored: delivery reads the current object, so an
-eMSP that was away gets the current state once. A failed delivery escalates a PATCH to PUT.
+eMSP that was away gets the current state once.
+
+Claiming a row moves what it holds to `sent_action`/`sent_targets` (in flight) and leaves
+`action` SENT, so later changes are recorded as news beside it. The in-flight part is only
+dropped when its delivery is recorded: after a crash, a stop or a lost lease the next claim
+sends it again as what it was (a CDR POST stays a POST, a DELETE a DELETE), merged with the
+news. A failed delivery escalates a PATCH to a PUT of the current object.
+
+Failures are of two kinds. The partner is unreachable (transport error, timeout, HTTP 5xx,
+OCPI 3xxx, 401/403/429): the partner backs off, all of its rows wait. The partner refused
+this object (OCPI 2xxx, other HTTP 4xx): only that row backs off, and a new change to the
+object makes it due at once.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -28,6 +39,14 @@ DELETE = "DELETE"
 POST = "POST"
 # A claimed row with nothing new since the claim: what is in flight is the whole of it.
 SENT = "SENT"
+
+# Claim order: results the partner waits for (it set a timeout), then CDRs (money), then
+# object pushes. Modules not named here are object pushes.
+PRIORITIES = {"commands": 0, "active_profiles": 0, "cdrs": 1}
+OBJECT_PRIORITY = 2
+
+# Refused objects are retried with exponential backoff up to this long (until they change).
+REFUSED_RETRY_CAP = 600.0
 
 _o = tables.outbox
 _p = tables.partners
@@ -51,7 +70,7 @@ class Wakeup:
 
 @dataclass(frozen=True)
 class Entry:
-    """A claimed outbox row."""
+    """A claimed outbox row: `action` and `targets` are what this delivery must send."""
 
     id: int
     partner_id: int
@@ -63,6 +82,24 @@ class Entry:
     targets: tuple[str, ...]
     generation: int
     attempts: int
+    priority: int = OBJECT_PRIORITY
+    # The partner refused this object before (its row carries the refusal).
+    refused: bool = False
+
+
+def refuses_object(http_status: int | None, ocpi_status: int | None) -> bool:
+    """Whether a failed answer refuses this object only (else: the partner is unreachable).
+
+    OCPI 2xxx is the client-error range: this request (object) was wrong for the partner.
+    HTTP 4xx likewise, except the statuses that speak of all our requests: 401/403 (our
+    credentials) and 408/429 (the partner is slow or overloaded).
+    """
+    if ocpi_status is not None and 2000 <= ocpi_status < 3000:
+        return http_status is None or http_status < 500
+    if ocpi_status is not None and ocpi_status >= 3000:
+        return False
+    return http_status is not None and 400 <= http_status < 500 and http_status not in (
+        401, 403, 408, 429)
 
 
 @dataclass(frozen=True)
@@ -72,15 +109,40 @@ class Outcome:
     entry: Entry
     method: str
     url: str
-    http_status: int | None
-    ocpi_status: int | None
-    error: str | None
+    http_status: int | None = None
+    ocpi_status: int | None = None
+    error: str | None = None
     # A session's charging periods the partner holds after this delivery.
     periods: int | None = None
     # The Location header of the answer (a CDR's URL at the partner).
     location: str | None = None
     # Not sent, put back for later (a session PATCH inside its coalescing interval).
     deferred: bool = False
+    # The failure concerns this object only, whatever the answer (our own error building it).
+    object_failure: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """The partner answered and refused this object (see `refuses_object`)."""
+        return self.error is not None and (
+            self.object_failure or refuses_object(self.http_status, self.ocpi_status))
+
+    @property
+    def unreachable(self) -> bool:
+        """The delivery failed for a reason that concerns every object of the partner."""
+        return self.error is not None and not self.refused
+
+
+@dataclass
+class Recorded:
+    """What `record` changed, for the worker's log (one line per state change)."""
+
+    # Objects refused for the first time, and objects accepted after refusals.
+    newly_refused: list[Outcome] = field(default_factory=list)
+    accepted_after_refusal: list[Outcome] = field(default_factory=list)
+    # Partners that started failing (first unreachable outcome), and that recovered.
+    newly_failing: list[Outcome] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)
 
 
 def _merge(statement: Any) -> Any:
@@ -97,12 +159,15 @@ def _merge(statement: Any) -> Any:
             "targets": case((pending_patch, _o.c.targets + literal(";") + new.targets),
                             (_o.c.action == SENT, new.targets), else_=literal("")),
             "generation": _o.c.generation + 1,
+            # A refused object is retried at once when it changes: the change may be the fix.
+            "next_attempt_at": case((_o.c.refused_at.is_not(None), new.next_attempt_at),
+                                    else_=_o.c.next_attempt_at),
         },
     )
 
 
 _COLUMNS = ["partner_id", "module", "country_code", "party_id", "object_id", "action",
-            "targets", "generation", "attempts", "next_attempt_at", "created_at"]
+            "targets", "generation", "attempts", "next_attempt_at", "created_at", "priority"]
 
 
 @cache
@@ -118,7 +183,7 @@ def _enqueue_registered_statement(dialect: str) -> Any:
         _p.c.id, bindparam("q_module"), bindparam("q_country_code"), bindparam("q_party_id"),
         bindparam("q_object_id"), bindparam("q_action"), bindparam("q_targets"), literal(1),
         literal(0), bindparam("q_stamp", type_=_o.c.next_attempt_at.type),
-        bindparam("q_created", type_=_o.c.created_at.type),
+        bindparam("q_created", type_=_o.c.created_at.type), bindparam("q_priority"),
     ).where(_p.c.status == "REGISTERED")
     return _merge(upsert_for(dialect, _o).from_select(_COLUMNS, values))
 
@@ -138,7 +203,8 @@ async def enqueue_registered(
         _enqueue_registered_statement(connection.dialect.name),
         {"q_module": module, "q_country_code": country_code.upper(),
          "q_party_id": party_id.upper(), "q_object_id": object_id, "q_action": action,
-         "q_targets": ";".join(targets), "q_stamp": stamp, "q_created": stamp},
+         "q_targets": ";".join(targets), "q_stamp": stamp, "q_created": stamp,
+         "q_priority": PRIORITIES.get(module, OBJECT_PRIORITY)},
     )
 
 
@@ -154,11 +220,12 @@ async def enqueue(
 ) -> None:
     """Record, in the caller's transaction, that these partners must see this change."""
     stamp = now()
+    priority = PRIORITIES.get(module, OBJECT_PRIORITY)
     rows = [
         {"partner_id": pid, "module": module, "country_code": country_code.upper(),
          "party_id": party_id.upper(), "object_id": object_id, "action": action,
          "targets": ";".join(targets), "generation": 1, "attempts": 0,
-         "next_attempt_at": stamp, "created_at": stamp}
+         "next_attempt_at": stamp, "created_at": stamp, "priority": priority}
         for pid in partner_ids
     ]
     if not rows:
@@ -166,10 +233,35 @@ async def enqueue(
     await connection.execute(_enqueue_statement(connection.dialect.name), rows)
 
 
-def _entry(row: Any) -> Entry:
-    targets = tuple(dict.fromkeys(t for t in row.targets.split(";") if t))
+def merge_pending(
+    sent: str, sent_targets: str, news: str, news_targets: str
+) -> tuple[str, str]:
+    """What to send when an undelivered `sent` meets the `news` recorded since its claim.
+
+    The rules of the enqueue merge, applied to the two halves of a claimed row.
+    """
+    if news == SENT:
+        return sent, sent_targets
+    if news == PATCH:
+        if sent == PATCH:
+            return PATCH, ";".join(t for t in (sent_targets, news_targets) if t)
+        return sent, ""
+    return news, news_targets
+
+
+def _in_flight(row: Any) -> tuple[str, str]:
+    """What a claim of `row` sends: its pending action, merged with an interrupted delivery."""
+    if row.sent_action is not None:
+        return merge_pending(row.sent_action, row.sent_targets or "", row.action, row.targets)
+    if row.action == SENT:
+        return PUT, ""  # claimed before in-flight parts were kept: send the whole object
+    return row.action, row.targets
+
+
+def _entry(row: Any, action: str, targets: str) -> Entry:
     return Entry(row.id, row.partner_id, row.module, row.country_code, row.party_id,
-                 row.object_id, row.action, targets, row.generation, row.attempts)
+                 row.object_id, action, tuple(dict.fromkeys(t for t in targets.split(";") if t)),
+                 row.generation, row.attempts, row.priority, row.refused_at is not None)
 
 
 async def claim(
@@ -177,11 +269,13 @@ async def claim(
     capacity: dict[int, int],
     lease: timedelta,
     documents: dict[str, Table],
+    worker: str = "",
 ) -> list[tuple[Entry, bytes | None]]:
     """Take due entries, at most `capacity[partner]` per partner, for `lease`, each with
     the current document of its object (from the table `documents[module]`).
 
     Partners backing off are skipped; on PostgreSQL rows another worker holds are skipped.
+    The claim is `worker`'s, which renews it (`renew`) while the delivery is under way.
     """
     wanted = {pid: room for pid, room in capacity.items() if room > 0}
     if not wanted:
@@ -193,13 +287,17 @@ async def claim(
     for row in await connection.execute(query, parameters):
         if wanted.get(row.partner_id, 0) > 0:
             wanted[row.partner_id] -= 1
+            action, targets = _in_flight(row)
             document = bytes(row.document) if row.document is not None else None
-            chosen.append((_entry(row), document))
+            chosen.append((_entry(row, action, targets), document))
     if chosen:
-        # What was claimed is in flight; the row keeps only what changes from now on.
+        # What was claimed is in flight: kept apart, the row records only news from now on.
         await connection.execute(
-            update(_o).where(_o.c.id.in_([e.id for e, _ in chosen]))
-            .values(claimed_until=stamp + lease, action=SENT, targets=""))
+            update(_o).where(_o.c.id == bindparam("k_id")).values(
+                claimed_until=stamp + lease, claimed_by=worker, action=SENT, targets="",
+                sent_action=bindparam("k_action"), sent_targets=bindparam("k_targets")),
+            [{"k_id": e.id, "k_action": e.action, "k_targets": ";".join(e.targets)}
+             for e, _ in chosen])
     return chosen
 
 
@@ -225,7 +323,7 @@ def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> 
             _o.c.partner_id.not_in(
                 select(_p.c.id).where(_p.c.push_backoff_until > stamp).scalar_subquery()),
         )
-        .order_by(_o.c.id)
+        .order_by(_o.c.priority, _o.c.id)
         .limit(bindparam("c_limit"))
     )
     if dialect == "postgresql":
@@ -233,14 +331,47 @@ def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> 
     return query
 
 
-def _retry_action(entry: Entry) -> Any:
-    """SQL: the action of a row whose delivery of `entry` did not happen.
+async def renew(connection: AsyncConnection, worker: str, lease: timedelta) -> None:
+    """Extend every claim `worker` holds: it is alive and its deliveries are under way."""
+    await connection.execute(
+        update(_o).where(_o.c.claimed_by == worker, _o.c.claimed_until.is_not(None))
+        .values(claimed_until=now() + lease))
 
-    DELETE and POST are sent again as they were; a PUT or PATCH becomes a PUT of the
-    current object, unless a newer PUT, DELETE or POST is pending already.
+
+async def recover(connection: AsyncConnection) -> int:
+    """Make every claim due again at once (the one worker of a database starting up: any
+    claim is an interrupted delivery of a process that is gone). Returns how many."""
+    result = await connection.execute(
+        update(_o).where(_o.c.claimed_until.is_not(None)).values(claimed_until=None,
+                                                                 claimed_by=None))
+    return int(result.rowcount or 0)
+
+
+def _put_back(entry: Entry, *, escalate: bool) -> dict[str, Any]:
+    """SQL values for a row whose claimed delivery of `entry` did not happen.
+
+    The in-flight part goes back into the pending one, merged with the news (see
+    `merge_pending`). With `escalate` (it failed), a PATCH becomes a PUT of the current
+    object; DELETE and POST stay what they were.
     """
-    again = entry.action if entry.action in (DELETE, POST) else PUT
-    return case((_o.c.action.in_([SENT, PATCH]), literal(again)), else_=_o.c.action)
+    action = entry.action
+    targets = ";".join(entry.targets)
+    if escalate and action == PATCH:
+        action, targets = PUT, ""
+    news_patch = _o.c.action == PATCH
+    if action == PATCH:
+        merged_targets: Any = case(
+            (_o.c.action == SENT, literal(targets)),
+            (news_patch, literal(targets + ";") + _o.c.targets), else_=_o.c.targets)
+        merged_action: Any = case((_o.c.action.in_([SENT, PATCH]), literal(PATCH)),
+                                  else_=_o.c.action)
+    else:
+        merged_targets = case((_o.c.action.in_([SENT, PATCH]), literal(targets)),
+                              else_=_o.c.targets)
+        merged_action = case((_o.c.action.in_([SENT, PATCH]), literal(action)),
+                             else_=_o.c.action)
+    return {"action": merged_action, "targets": merged_targets, "sent_action": None,
+            "sent_targets": None, "claimed_until": None, "claimed_by": None}
 
 
 def backoff(failures: int, *, base: float = 1.0, cap: float = 300.0) -> timedelta:
@@ -253,14 +384,15 @@ async def record(
     outcomes: Sequence[Outcome],
     *,
     healthy_news: Callable[[set[int]], set[int]] = lambda partners: partners,
-) -> None:
+) -> Recorded:
     """Store delivery outcomes (any partners): attempts, acknowledgements, push health.
 
     `healthy_news` picks, of the partners that only succeeded, those whose health row is
-    worth writing now (by default all of them).
+    worth writing now (by default all of them). A refusal counts as the partner answering.
     """
+    recorded = Recorded()
     if not outcomes:
-        return
+        return recorded
     stamp = now()
     await connection.execute(
         tables.push_attempts.insert(),
@@ -271,6 +403,7 @@ async def record(
           "response_location": o.location and o.location[:500]} for o in outcomes],
     )
     delivered = [o.entry for o in outcomes if o.error is None]
+    recorded.accepted_after_refusal = [o for o in outcomes if o.error is None and o.entry.refused]
     if delivered:
         # Only the generation that was sent is acknowledged; a newer change stays queued.
         deleted = await connection.execute(
@@ -279,27 +412,56 @@ async def record(
             [{"b_id": e.id, "b_generation": e.generation} for e in delivered],
         )
         if deleted.rowcount != len(delivered):
-            # Some changed while in flight: what changed goes out next.
+            # Some changed while in flight: what changed goes out next, and only that.
             await connection.execute(update(_o).where(
-                _o.c.id.in_([e.id for e in delivered])).values(claimed_until=None))
+                _o.c.id.in_([e.id for e in delivered])).values(
+                    claimed_until=None, claimed_by=None, sent_action=None, sent_targets=None,
+                    refused_at=None, attempts=0))
+    refused = [o for o in outcomes if o.refused]
+    if refused:
+        recorded.newly_refused = [o for o in refused if not o.entry.refused]
+        await _refused(connection, refused, stamp)
     failed_by_partner: dict[int, list[Outcome]] = {}
     for outcome in outcomes:
-        if outcome.error is not None:
+        if outcome.unreachable:
             failed_by_partner.setdefault(outcome.entry.partner_id, []).append(outcome)
     for partner_id, failed in failed_by_partner.items():
-        await _failed(connection, partner_id, failed, stamp)
-    healthy = healthy_news({e.partner_id for e in delivered} - failed_by_partner.keys())
+        if await _failed(connection, partner_id, failed, stamp) == 1:
+            recorded.newly_failing.append(failed[-1])
+    answered = {o.entry.partner_id for o in outcomes if not o.unreachable}
+    healthy = healthy_news(answered - failed_by_partner.keys())
     if healthy:
+        values = {"push_failures": 0, "push_failing_since": None, "push_backoff_until": None,
+                  "push_last_success_at": stamp}
+        recovering = await connection.execute(
+            update(_p).where(_p.c.id.in_(sorted(healthy)), _p.c.push_failures > 0)
+            .values(**values).returning(_p.c.id))
+        recorded.recovered = sorted(recovering.scalars())
         await connection.execute(
-            update(_p).where(_p.c.id.in_(sorted(healthy))).values(
-                push_failures=0, push_failing_since=None, push_backoff_until=None,
-                push_last_success_at=stamp)
-        )
+            update(_p).where(_p.c.id.in_(sorted(healthy)), _p.c.push_failures == 0)
+            .values(push_last_success_at=stamp))
+    return recorded
+
+
+async def _refused(connection: AsyncConnection, refused: Sequence[Outcome],
+                   stamp: datetime) -> None:
+    """Back off each refused object alone; its partner's other objects go on."""
+    for outcome in refused:
+        entry = outcome.entry
+        retry_at = stamp + backoff(entry.attempts + 1, cap=REFUSED_RETRY_CAP)
+        await connection.execute(
+            update(_o).where(_o.c.id == entry.id).values(
+                **_put_back(entry, escalate=True), attempts=_o.c.attempts + 1,
+                next_attempt_at=retry_at,
+                refused_at=func.coalesce(_o.c.refused_at, stamp),
+                last_http_status=outcome.http_status, last_ocpi_status=outcome.ocpi_status,
+                last_error=outcome.error and outcome.error[:1000]))
 
 
 async def _failed(
     connection: AsyncConnection, partner_id: int, failed: Sequence[Outcome], stamp: datetime
-) -> None:
+) -> int:
+    """Back off the partner; returns its count of consecutive failures."""
     failures = int(await connection.scalar(
         select(_p.c.push_failures).where(_p.c.id == partner_id)) or 0) + 1
     retry_at = stamp + backoff(failures)
@@ -315,34 +477,26 @@ async def _failed(
         await connection.execute(
             update(_o)
             .where(_o.c.id == outcome.entry.id)
-            .values(action=_retry_action(outcome.entry), targets="",
-                    attempts=_o.c.attempts + 1, next_attempt_at=retry_at, claimed_until=None)
-        )
+            .values(**_put_back(outcome.entry, escalate=True), attempts=_o.c.attempts + 1,
+                    next_attempt_at=retry_at))
+    return failures
 
 
 async def release(
     connection: AsyncConnection, entries: Sequence[Entry], *, not_before: datetime | None = None
 ) -> None:
-    """Give claimed entries back without an attempt (stopping, or deferred to `not_before`)."""
-    values: dict[str, Any] = {"claimed_until": None}
-    if not_before is not None:
-        values["next_attempt_at"] = not_before
+    """Give claimed entries back unsent, as they were (merged with what came since): the
+    worker is stopping, or the entry waits until `not_before` (a coalescing interval)."""
     for entry in entries:
-        await connection.execute(update(_o).where(_o.c.id == entry.id).values(
-            action=_retry_action(entry), targets="", **values))
+        values = _put_back(entry, escalate=False)
+        if not_before is not None:
+            values["next_attempt_at"] = not_before
+        await connection.execute(update(_o).where(_o.c.id == entry.id).values(**values))
 
 
 async def defer(connection: AsyncConnection, entry: Entry, not_before: datetime) -> None:
     """Put a claimed entry back unsent, as it was (merged with what came since), for later."""
-    pending_patch = and_(_o.c.action == PATCH, literal(entry.action) == PATCH)
-    await connection.execute(
-        update(_o).where(_o.c.id == entry.id).values(
-            action=case((_o.c.action == SENT, literal(entry.action)),
-                        (pending_patch, literal(PATCH)), else_=_o.c.action),
-            targets=case((_o.c.action == SENT, literal(";".join(entry.targets))),
-                         (pending_patch, literal(";".join(entry.targets)) + literal(";")
-                          + _o.c.targets), else_=literal("")),
-            claimed_until=None, next_attempt_at=not_before))
+    await release(connection, [entry], not_before=not_before)
 
 
 async def prune_attempts(connection: AsyncConnection, older_than: timedelta) -> None:
@@ -352,10 +506,16 @@ async def prune_attempts(connection: AsyncConnection, older_than: timedelta) -> 
 
 
 async def push_status(connection: AsyncConnection, partner_id: int) -> dict[str, Any]:
-    """Pending count, failing since, last error, last success of one partner."""
+    """Pending count, failing since, last error, last success, refused objects of one partner."""
     pending = await connection.scalar(
         select(func.count()).select_from(_o).where(_o.c.partner_id == partner_id))
     row = (await connection.execute(select(_p).where(_p.c.id == partner_id))).one()
+    refused = await connection.execute(
+        select(_o.c.module, _o.c.country_code, _o.c.party_id, _o.c.object_id, _o.c.attempts,
+               _o.c.refused_at, _o.c.next_attempt_at, _o.c.last_http_status,
+               _o.c.last_ocpi_status, _o.c.last_error)
+        .where(_o.c.partner_id == partner_id, _o.c.refused_at.is_not(None))
+        .order_by(_o.c.refused_at, _o.c.id).limit(100))
     return {
         "pending": int(pending or 0),
         "failing_since": row.push_failing_since,
@@ -363,6 +523,12 @@ async def push_status(connection: AsyncConnection, partner_id: int) -> dict[str,
         "retry_at": row.push_backoff_until,
         "last_error": row.push_last_error,
         "last_success": row.push_last_success_at,
+        "refused": [
+            {"module": r.module, "country_code": r.country_code, "party_id": r.party_id,
+             "object_id": r.object_id, "attempts": r.attempts, "refused_since": r.refused_at,
+             "retry_at": r.next_attempt_at, "http_status": r.last_http_status,
+             "status_code": r.last_ocpi_status, "message": r.last_error}
+            for r in refused],
     }
 
 

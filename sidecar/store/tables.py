@@ -166,10 +166,24 @@ outbox = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("claimed_until", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # What a claim took in flight, kept until the delivery is recorded, so that a crash or a
+    # stop never loses it: the next claim sends it again, merged with what came since.
+    Column("sent_action", String(8), nullable=True),
+    Column("sent_targets", String, nullable=True),
+    # The worker (one per process) holding the claim; it renews `claimed_until` while alive.
+    Column("claimed_by", String(36), nullable=True),
+    # Lower goes first: command results and CDRs never wait behind object pushes.
+    Column("priority", Integer, nullable=False, default=2),
+    # The partner refused this object (OCPI 2xxx, HTTP 4xx): since when, and its last answer.
+    Column("refused_at", DateTime(timezone=True), nullable=True),
+    Column("last_http_status", Integer, nullable=True),
+    Column("last_ocpi_status", Integer, nullable=True),
+    Column("last_error", String(1000), nullable=True),
     UniqueConstraint("partner_id", "module", "country_code", "party_id", "object_id",
                      name="uq_outbox_object"),
 )
 Index("ix_outbox_due", outbox.c.partner_id, outbox.c.next_attempt_at)
+Index("ix_outbox_claimed", outbox.c.claimed_by)
 
 # Every delivery attempt, for the push-status view and for operators.
 push_attempts = Table(

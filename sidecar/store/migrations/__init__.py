@@ -32,11 +32,41 @@ def _create(*names: str) -> Callable[[Connection], None]:
     return upgrade
 
 
+def _add_columns(table: str, *names: str, index: str | None = None) -> Callable[[Connection], None]:
+    """Add columns (as declared in tables.py) that a database made before them lacks.
+
+    A database made after them already has them: migration 1 creates tables as declared.
+    """
+    def upgrade(connection: Connection) -> None:
+        declared = tables.metadata.tables[table]
+        present = {c["name"] for c in inspect(connection).get_columns(table)}
+        preparer = connection.dialect.identifier_preparer
+        for name in names:
+            if name in present:
+                continue
+            column = declared.c[name]
+            kind = column.type.compile(dialect=connection.dialect)
+            default = column.default.arg if column.default is not None else None  # type: ignore[attr-defined]
+            clause = f" NOT NULL DEFAULT {int(default)}" if default is not None else ""
+            connection.execute(text(
+                f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(name)} "
+                f"{kind}{clause}"))
+        if index is not None:
+            wanted = next(i for i in declared.indexes if i.name == index)
+            wanted.create(connection, checkfirst=True)
+
+    return upgrade
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema",
               _create("parties", "partners", "registration_tokens", "locations", "tariffs",
                       "tokens", "outbox", "push_attempts", "sessions", "meter_values", "cdrs",
                       "idempotency_keys", "commands")),
+    Migration(2, "outbox keeps what is in flight, refusals per object, priorities",
+              _add_columns("outbox", "sent_action", "sent_targets", "claimed_by", "priority",
+                           "refused_at", "last_http_status", "last_ocpi_status", "last_error",
+                           index="ix_outbox_claimed")),
 )
 
 
