@@ -94,12 +94,11 @@ def refuses_object(http_status: int | None, ocpi_status: int | None) -> bool:
     HTTP 4xx likewise, except the statuses that speak of all our requests: 401/403 (our
     credentials) and 408/429 (the partner is slow or overloaded).
     """
-    if ocpi_status is not None and 2000 <= ocpi_status < 3000:
-        return http_status is None or http_status < 500
-    if ocpi_status is not None and ocpi_status >= 3000:
+    if http_status in (401, 403, 408, 429) or (http_status or 0) >= 500:
         return False
-    return http_status is not None and 400 <= http_status < 500 and http_status not in (
-        401, 403, 408, 429)
+    if ocpi_status is not None:
+        return 2000 <= ocpi_status < 3000
+    return http_status is not None and 400 <= http_status < 500
 
 
 @dataclass(frozen=True)

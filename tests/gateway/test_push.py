@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 import pytest
@@ -160,3 +161,99 @@ async def test_tariff_delete_is_pushed(cpo: Cpo, emsp: FakeEmsp) -> None:
     cpo.wakeup.notify()
     await eventually(lambda: "tariffs/NL/CPA/TARIFF1" not in emsp.objects)
     assert [r.method for r in emsp.received if "tariffs" in r.path] == ["PUT", "DELETE"]
+
+
+async def test_pushes_reach_an_emsp_whose_endpoints_end_in_a_slash(
+        cpo: Cpo, emsp: FakeEmsp) -> None:
+    emsp.trailing_slash = True
+    await register(cpo, emsp)
+    await store_location(cpo, our_location())
+    await eventually(lambda: KEY in emsp.objects)
+    await set_status(cpo, "SDC-LOC1-2", Status.CHARGING, datetime.now(UTC))
+    await eventually(lambda: emsp.objects[KEY]["evses"][1]["status"] == "CHARGING")
+    paths = {(r.method, r.path) for r in emsp.received if "locations" in r.path}
+    assert paths == {("PUT", "/ocpi/2.2.1/locations/NL/CPA/LOC1"),
+                     ("PATCH", "/ocpi/2.2.1/locations/NL/CPA/LOC1/SDC-LOC1-2")}
+
+
+async def partner_row(cpo: Cpo, partner: int) -> Any:
+    async with cpo.database.read() as connection:
+        return (await connection.execute(
+            select(tables.partners).where(tables.partners.c.id == partner))).one()
+
+
+async def outbox_row(cpo: Cpo, object_id: str) -> Any:
+    async with cpo.database.read() as connection:
+        return (await connection.execute(
+            select(tables.outbox).where(tables.outbox.c.object_id == object_id))).one_or_none()
+
+
+@pytest.mark.parametrize("refusal", [(400, 2001), (404, 2003), (422, None)])
+async def test_a_refused_object_backs_off_alone(
+        cpo: Cpo, emsp: FakeEmsp, refusal: tuple[int, int | None]) -> None:
+    partner = await register(cpo, emsp)
+    http_status, ocpi_status = refusal
+    emsp.refusals["locations/NL/CPA/LOC1"] = (http_status, ocpi_status or 2000)
+    await store_location(cpo, our_location("LOC1"))
+    await store_location(cpo, our_location("LOC2"))
+    await eventually(lambda: "locations/NL/CPA/LOC2" in emsp.objects)
+    async def refusal_recorded() -> bool:
+        row = await outbox_row(cpo, "LOC1")
+        return row is not None and row.refused_at is not None
+    await eventually(refusal_recorded)
+    # The partner answered: it is not backing off, and LOC2's changes keep flowing.
+    row = await partner_row(cpo, partner)
+    assert row.push_backoff_until is None and row.push_failing_since is None
+    start = datetime.now(UTC)
+    for number in range(6):
+        status = (Status.CHARGING, Status.AVAILABLE)[number % 2]
+        async with cpo.database.write() as connection:
+            change = await locations.set_status(connection, "NL", "CPA", "LOC2", "SDC-LOC1-1",
+                                                status, start + timedelta(seconds=number))
+            assert change is not None
+            await publishing.location_changed(connection, change)
+        cpo.wakeup.notify()
+        await eventually(lambda s=status: emsp.objects["locations/NL/CPA/LOC2"]["evses"][0][
+            "status"] == s.value)
+    status_view = (await cpo.admin.get(f"/partners/{partner}/push-status")).json()
+    assert status_view["failing_since"] is None
+    [refused] = status_view["refused"]
+    assert (refused["module"], refused["object_id"]) == ("locations", "LOC1")
+    assert refused["http_status"] == http_status and refused["attempts"] >= 1
+    assert refused["status_code"] == (ocpi_status or 2000)
+    assert "refused" in refused["message"]
+
+
+async def test_a_refused_object_is_sent_again_at_once_when_it_changes(
+        cpo: Cpo, emsp: FakeEmsp) -> None:
+    partner = await register(cpo, emsp)
+    emsp.refusals[KEY] = (400, 2001)
+    await store_location(cpo, our_location())
+    async def refused() -> bool:
+        row = await outbox_row(cpo, "LOC1")
+        return row is not None and row.refused_at is not None
+    await eventually(refused)
+    # As after many refusals: the next retry is far away.
+    async with cpo.database.write() as connection:
+        await connection.execute(tables.outbox.update().values(
+            next_attempt_at=datetime.now(UTC) + timedelta(hours=1)))
+    emsp.refusals.clear()
+    await set_status(cpo, "SDC-LOC1-2", Status.CHARGING, datetime.now(UTC))
+    await eventually(lambda: KEY in emsp.objects)
+    # The refused PATCH escalated to a PUT of the whole, current location.
+    assert emsp.objects[KEY]["evses"][1]["status"] == "CHARGING"
+    await eventually(is_empty(cpo))
+    status_view = (await cpo.admin.get(f"/partners/{partner}/push-status")).json()
+    assert status_view["refused"] == [] and status_view["pending"] == 0
+
+
+async def test_an_unreachable_partner_still_backs_off_as_a_whole(
+        cpo: Cpo, emsp: FakeEmsp) -> None:
+    partner = await register(cpo, emsp)
+    emsp.failure = (401, 2000)
+    await store_location(cpo, our_location())
+    async def backing_off() -> bool:
+        return (await partner_row(cpo, partner)).push_backoff_until is not None
+    await eventually(backing_off)
+    row = await outbox_row(cpo, "LOC1")
+    assert row is not None and row.refused_at is None
