@@ -140,3 +140,32 @@ async def test_tariffs_list(cpo: Cpo, emsp: FakeEmsp) -> None:
     assert [t["id"] for t in reply.json()["data"]] == ["T0", "T1"]
     assert reply.json()["data"][0]["elements"][0]["price_components"][0]["price"] == 0.25
     assert reply.headers["x-total-count"] == "3" and "offset=2" in reply.headers["link"]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("offset", "\u00b2"),  # a superscript two: str.isdigit() says True, int() refuses it
+    ("offset", "\u0661"),  # an Arabic-Indic one: int() takes it, OCPI means ASCII
+    ("offset", "1" * 20),  # past any SQL integer
+    ("offset", "9" * 5000),  # past Python's int() digit limit
+    ("limit", "9" * 5000),
+    ("limit", "-1"),
+])
+async def test_bad_paging_numbers_are_2001_naming_the_parameter(
+    cpo: Cpo, emsp: FakeEmsp, name: str, value: str
+) -> None:
+    await registered(cpo, emsp)
+    await add_locations(cpo, 1)
+    reply = await emsp.call_cpo("GET", cpo.url("locations"), params={name: value})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["status_code"] == 2001
+    assert reply.json()["status_message"].startswith(f"{name}:")
+
+
+async def test_largest_offset_is_an_empty_page(cpo: Cpo, emsp: FakeEmsp) -> None:
+    await registered(cpo, emsp)
+    await add_locations(cpo, 1)
+    reply = await emsp.call_cpo("GET", cpo.url("locations"),
+                                params={"offset": str(2**31 - 1), "limit": str(2**31 - 1)})
+    assert reply.status_code == 200 and reply.json()["data"] == []
+    too_far = await emsp.call_cpo("GET", cpo.url("locations"), params={"offset": str(2**31)})
+    assert too_far.status_code == 400 and too_far.json()["status_code"] == 2001
