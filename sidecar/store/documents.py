@@ -71,9 +71,12 @@ async def list_documents(
     date_to: datetime | None = None,
     where: Any = None,
 ) -> tuple[int, list[bytes]]:
-    """A page of stored JSON, oldest change first, and the total matching count.
+    """A page of stored JSON in creation order, and the total matching count.
 
-    Primary keys of the page are found on the (last_updated, pk) index alone, so that a
+    The order is the primary key, never `last_updated`: an object changed while a partner
+    reads page after page would otherwise move behind the pages still to come (seen twice)
+    and shift another back onto a page already read (never seen). The dates only filter.
+    Primary keys of the page are found on a (..., pk, last_updated) index alone, so that a
     deep offset walks index entries only; the documents are then read by primary key.
     """
     conditions = [] if where is None else [where]
@@ -84,10 +87,10 @@ async def list_documents(
     total = await connection.scalar(select(func.count()).select_from(table).where(*conditions))
     keys = (
         select(table.c.pk).where(*conditions)
-        .order_by(table.c.last_updated, table.c.pk).offset(offset).limit(limit)
+        .order_by(table.c.pk).offset(offset).limit(limit)
     )
     rows = await connection.execute(
         select(table.c.document).where(table.c.pk.in_(keys.scalar_subquery()))
-        .order_by(table.c.last_updated, table.c.pk)
+        .order_by(table.c.pk)
     )
     return int(total or 0), [bytes(row.document) for row in rows]

@@ -433,7 +433,9 @@ async def test_get_location_returns_what_was_stored(
     assert got == given
 
 
-async def test_list_locations_pages_by_id_and_filters_by_party(location_stub: Any) -> None:
+async def test_list_locations_pages_in_creation_order_and_filters_by_party(
+    location_stub: Any,
+) -> None:
     for id, party in (("C", ("NL", "CPA")), ("A", ("NL", "CPA")), ("B", ("BE", "CPB")),
                       ("D", ("NL", "CPA"))):
         await location_stub.UpsertLocation(upsert(location(id, evse(f"E{id}"), party=party)))
@@ -444,13 +446,39 @@ async def test_list_locations_pages_by_id_and_filters_by_party(location_stub: An
     mine = await location_stub.ListLocations(
         pb.ListLocationsRequest(party=common.PartyRef(country_code="nl", party_id="cpa")))
 
-    assert [loc.id for loc in first.locations] == ["A", "B", "C"]
+    assert [loc.id for loc in first.locations] == ["C", "A", "B"]
     assert first.next_page_token
     assert [loc.id for loc in second.locations] == ["D"]
     assert second.next_page_token == ""
-    assert [loc.id for loc in mine.locations] == ["A", "C", "D"]
-    assert [e.uid for e in first.locations[1].evses] == ["EB"]
-    assert first.locations[1].party == common.PartyRef(country_code="BE", party_id="CPB")
+    assert [loc.id for loc in mine.locations] == ["C", "A", "D"]
+    assert [e.uid for e in first.locations[2].evses] == ["EB"]
+    assert first.locations[2].party == common.PartyRef(country_code="BE", party_id="CPB")
+
+
+async def test_list_locations_pages_see_each_location_once_while_they_change(
+    location_stub: Any,
+) -> None:
+    ids = [f"LOC{n:02d}" for n in range(12)]
+    for id in ids:
+        await location_stub.UpsertLocation(upsert(location(id, evse("EVSE1"))))
+    seen: list[str] = []
+    made: list[str] = []
+    token = ""
+    while True:
+        page = await location_stub.ListLocations(
+            pb.ListLocationsRequest(page_size=5, page_token=token))
+        seen += [loc.id for loc in page.locations]
+        token = page.next_page_token
+        if not token:
+            break
+        # Between two pages: one listed location changes, and a new one appears whose id
+        # sorts before everything listed so far.
+        await location_stub.SetEvseStatus(evse_status(
+            location_id=page.locations[0].id, at=datetime.now(UTC),
+            ocpi_status=pb.EVSE_STATUS_CHARGING))
+        made.append(f"AAA{len(made)}")
+        await location_stub.UpsertLocation(upsert(location(made[-1], evse("EVSE1"))))
+    assert sorted(seen) == sorted([*ids, *made])
 
 
 # --- rejected requests: the code, the field named, nothing stored, nothing queued ---

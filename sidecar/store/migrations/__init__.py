@@ -32,11 +32,39 @@ def _create(*names: str) -> Callable[[Connection], None]:
     return upgrade
 
 
+def _reindex(drop: tuple[str, ...], create: tuple[tuple[str, str], ...]
+             ) -> Callable[[Connection], None]:
+    """Drop indexes by name and create (table, index) pairs as tables.py defines them.
+
+    Both are no-ops where already done: a fresh database got the current indexes from the
+    initial step.
+    """
+    def upgrade(connection: Connection) -> None:
+        for name in drop:
+            connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        for table_name, index_name in create:
+            table = tables.metadata.tables[table_name]
+            index = next(i for i in table.indexes if i.name == index_name)
+            index.create(connection, checkfirst=True)
+
+    return upgrade
+
+
+_DOCUMENTS = ("locations", "tariffs", "sessions", "cdrs")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema",
               _create("parties", "partners", "registration_tokens", "locations", "tariffs",
                       "tokens", "outbox", "push_attempts", "sessions", "meter_values", "cdrs",
                       "idempotency_keys", "commands")),
+    # Sender lists page by pk (creation order) instead of last_updated.
+    Migration(2, "page lists in creation order",
+              _reindex(drop=(*(f"ix_{name}_last_updated" for name in _DOCUMENTS),
+                             "ix_locations_published", "ix_sessions_partner", "ix_cdrs_partner"),
+                       create=(*((name, f"ix_{name}_page") for name in _DOCUMENTS),
+                               ("locations", "ix_locations_page_published"),
+                               ("sessions", "ix_sessions_page_partner"),
+                               ("cdrs", "ix_cdrs_page_partner")))),
 )
 
 
