@@ -11,6 +11,24 @@ import msgspec
 from sidecar.ocpi.enums import ImageCategory
 
 # CiString(n): printable ASCII, case-insensitive in comparisons, stored as given.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ci_key(value: str) -> str:
+    """What a CiString is compared by: ASCII letters in lower case, nothing else changed.
+
+    Exactly what SQL lower() makes of printable ASCII on SQLite and PostgreSQL alike, so the
+    store's `lower(object_id)` index and Python comparisons agree; folding only ASCII keeps
+    a non-ASCII look-alike (the Kelvin sign) from matching a stored ASCII id.
+    """
+    return value.translate(_ASCII_LOWER)
+
+
+def ci_equal(a: str, b: str) -> bool:
+    """Two CiStrings name the same thing."""
+    return ci_key(a) == ci_key(b)
+
+
 CiString2 = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=r"^[\x20-\x7e]*$")]
 CiString3 = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern=r"^[\x20-\x7e]*$")]
 CiString4 = Annotated[str, msgspec.Meta(max_length=4, pattern=r"^[\x20-\x7e]*$")]

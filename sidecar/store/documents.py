@@ -5,23 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sidecar.ocpi.types import ci_key
 from sidecar.store.dialect import upsert
 from sidecar.store.engine import touch
+
+
+def id_is(table: Table, object_id: str) -> ColumnElement[bool]:
+    """SQL: the row's object id is this CiString, in any case.
+
+    Ids are stored as given; `lower(object_id)` is what the ix_<table>_object_key expression
+    index holds, so the comparison is an index look-up on both databases.
+    """
+    return func.lower(table.c.object_id) == ci_key(object_id)
 
 
 async def get_document(
     connection: AsyncConnection, table: Table, country_code: str, party_id: str, object_id: str
 ) -> bytes | None:
-    """The stored JSON of one object, or None."""
+    """The stored JSON of one object (its id in any case), or None."""
     row = (
         await connection.execute(
             select(table.c.document).where(
                 table.c.country_code == country_code.upper(),
                 table.c.party_id == party_id.upper(),
-                table.c.object_id == object_id,
+                id_is(table, object_id),
             )
         )
     ).first()

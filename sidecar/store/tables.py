@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    func,
 )
 
 metadata = MetaData()
@@ -91,7 +92,7 @@ partners = Table(
 Index("ix_partners_status", partners.c.status)
 
 
-def _document_table(name: str, object_id_length: int) -> Table:
+def _document_table(name: str, object_id_length: int, *, ci_ids: bool = False) -> Table:
     """An OCPI object owned by one of our parties: its JSON bytes plus the columns we query by."""
     table = Table(
         name,
@@ -110,11 +111,15 @@ def _document_table(name: str, object_id_length: int) -> Table:
     # index for date_from/date_to, so a page's keys come from the index alone.
     Index(f"ix_{name}_page", table.c.pk, table.c.last_updated)
     # Ids are unique across our parties in practice; the core addresses objects by id alone.
-    Index(f"ix_{name}_object_id", table.c.object_id)
+    if ci_ids:
+        # CiString ids (locations, tariffs) are looked up in any case (documents.id_is).
+        Index(f"ix_{name}_object_key", func.lower(table.c.object_id))
+    else:
+        Index(f"ix_{name}_object_id", table.c.object_id)
     return table
 
 
-locations = _document_table("locations", 36)
+locations = _document_table("locations", 36, ci_ids=True)
 locations.append_column(Column("publish", Boolean, nullable=False, default=True))
 # Parties allowed to see an unpublished location: [{"uid", "type", "visual_number", ...}].
 locations.append_column(Column("publish_allowed_to", JSON, nullable=True))
@@ -122,7 +127,7 @@ locations.append_column(Column("publish_allowed_to", JSON, nullable=True))
 Index("ix_locations_page_published", locations.c.publish, locations.c.pk,
       locations.c.last_updated)
 
-tariffs = _document_table("tariffs", 36)
+tariffs = _document_table("tariffs", 36, ci_ids=True)
 # Per EVSE and connector: the OCPP status last reported and when, so that a late event never
 # overwrites a newer one. {"<evse_uid>": {"at": iso, "connectors": {"<id>": [status, iso]}}}
 locations.append_column(Column("statuses", JSON, nullable=True))

@@ -83,6 +83,24 @@ async def test_one_location_evse_connector_and_unknowns(cpo: Cpo, emsp: FakeEmsp
         assert missing.status_code == 404 and missing.json()["status_code"] == 2003, path
 
 
+async def test_ids_in_another_case_find_the_stored_objects(cpo: Cpo, emsp: FakeEmsp) -> None:
+    await registered(cpo, emsp)
+    stored = demo_location()
+    evses = [msgspec.structs.replace(e, connectors=[
+        msgspec.structs.replace(c, id=f"PLUG{c.id}") for c in e.connectors])
+        for e in stored.evses or []]
+    async with cpo.database.write() as connection:
+        await locations.upsert_location(connection, msgspec.structs.replace(
+            stored, country_code="NL", party_id="CPA", id="LOC0", evses=evses))
+    base = cpo.url("locations")
+    location = await emsp.call_cpo("GET", f"{base}/loc0")
+    assert location.status_code == 200 and location.json()["data"]["id"] == "LOC0"
+    evse = await emsp.call_cpo("GET", f"{base}/Loc0/sdc-loc1-2")
+    assert evse.status_code == 200 and evse.json()["data"]["uid"] == "SDC-LOC1-2"
+    connector = await emsp.call_cpo("GET", f"{base}/loc0/sdc-LOC1-2/plug1")
+    assert connector.status_code == 200 and connector.json()["data"]["id"] == "PLUG1"
+
+
 async def test_unpublished_only_for_allowed_token_owners(
     cpo: Cpo, emsp: FakeEmsp, second_emsp: FakeEmsp
 ) -> None:

@@ -658,3 +658,33 @@ async def test_a_status_key_reused_for_another_event_is_refused_and_changes_noth
 
 def _status_of(location: Any, uid: str) -> Status:
     return next(e.status for e in location.evses if e.uid == uid)
+
+
+async def test_ids_in_another_case_name_the_stored_objects(
+    location_stub: Any, database: Database
+) -> None:
+    await location_stub.UpsertLocation(upsert(location(
+        "LOC1", evse("EVSE1", connector("C1"), connector("C2")))))
+
+    got = await location_stub.GetLocation(pb.GetLocationRequest(location_id="loc1"))
+    assert got.location.id == "LOC1"
+    await location_stub.SetEvseStatus(evse_status(
+        "evse1", location_id="loc1", ocpi_status=pb.EVSE_STATUS_BLOCKED))
+    assert (await stored(database)).evses[0].status == Status.BLOCKED
+    charging = await location_stub.SetConnectorStatus(pb.SetConnectorStatusRequest(
+        idempotency_key=new_key(), location_id="Loc1", evse_uid="Evse1", connector_id="c2",
+        timestamp=ts(T0 + timedelta(seconds=1)), ocpi_status=pb.EVSE_STATUS_CHARGING))
+    assert charging.evse_status == pb.EVSE_STATUS_CHARGING
+    saved = await stored(database)
+    assert (saved.id, saved.evses[0].uid, [c.id for c in saved.evses[0].connectors]) == (
+        "LOC1", "EVSE1", ["C1", "C2"])
+    assert saved.evses[0].status == Status.CHARGING
+    # An upsert naming the location in another case changes the stored one, as stored.
+    await location_stub.UpsertLocation(upsert(location(
+        "loc1", evse("evse1", connector("c1"), connector("C2")), name="Renamed")))
+    again = await stored(database)
+    assert again.name == "Renamed" and again.id == "LOC1"
+    assert [e.uid for e in again.evses] == ["EVSE1"]
+    assert [c.id for c in again.evses[0].connectors] == ["C1", "C2"]
+    async with database.read() as connection:
+        assert await connection.scalar(select(func.count()).select_from(tables.locations)) == 1

@@ -566,3 +566,12 @@ async def test_concurrent_replays_store_once(
     async with database.read() as connection:
         for table, expected in ((tables.sessions, 1), (tables.meter_values, 1)):
             assert await connection.scalar(select(func.count()).select_from(table)) == expected
+
+
+@pytest.mark.usefixtures("site")
+async def test_ids_in_another_case_name_the_stored_place(stub: Any, database: Database) -> None:
+    # Location, EVSE and connector ids are CiStrings: compared case-insensitively, and the
+    # session carries them as stored.
+    await stub.StartTransaction(start(location_id="loc1", evse_uid="evse1", connector_id="1"))
+    saved = await session(database)
+    assert (saved.location_id, saved.evse_uid, saved.connector_id) == ("LOC1", "EVSE1", "1")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.schema import CreateIndex
 
 from sidecar.ocpi.types import now
 from sidecar.store import tables
@@ -45,7 +46,8 @@ def _reindex(drop: tuple[str, ...], create: tuple[tuple[str, str], ...]
         for table_name, index_name in create:
             table = tables.metadata.tables[table_name]
             index = next(i for i in table.indexes if i.name == index_name)
-            index.create(connection, checkfirst=True)
+            # IF NOT EXISTS rather than reflection, which skips expression indexes.
+            connection.execute(CreateIndex(index, if_not_exists=True))
 
     return upgrade
 
@@ -65,6 +67,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                                ("locations", "ix_locations_page_published"),
                                ("sessions", "ix_sessions_page_partner"),
                                ("cdrs", "ix_cdrs_page_partner")))),
+    # Location and tariff ids are CiStrings: looked up by lower(object_id).
+    Migration(3, "case-insensitive location and tariff ids",
+              _reindex(drop=("ix_locations_object_id", "ix_tariffs_object_id"),
+                       create=(("locations", "ix_locations_object_key"),
+                               ("tariffs", "ix_tariffs_object_key")))),
 )
 
 
