@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
 import msgspec
 
 from sidecar.ocpi.enums import ImageCategory
+
+# OCPI `number` fields we send carry at most 4 decimals (types.asciidoc: decimal(4)).
+_NUMBER_PLACES = Decimal("0.0001")
+
+
+def number(value: Decimal) -> Decimal:
+    """A computed value as an OCPI number goes out: half up to 4 decimals, no trailing zeros.
+
+    Called once, where a reported quantity is built for output (session and CDR totals,
+    charging-period volumes); what is computed from it keeps its exact inputs.
+    """
+    rounded = value.quantize(_NUMBER_PLACES, rounding=ROUND_HALF_UP)
+    if rounded == rounded.to_integral_value():
+        return rounded.quantize(Decimal(1))
+    return rounded.normalize()
+
 
 # CiString(n): printable ASCII, case-insensitive in comparisons, stored as given.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
