@@ -20,6 +20,7 @@ from sidecar.store import locations as location_store
 from sidecar.store import outbox, publishing, tables
 from sidecar.store import partners as store
 from sidecar.store.audience import location_audience, registered_partners
+from sidecar.store.documents import id_is
 from sidecar.store.parties import list_parties, upsert_party
 
 
@@ -207,7 +208,7 @@ class PushRequest(msgspec.Struct, frozen=True):
 
 async def _owner(request: Request, table: Any, object_id: str) -> tuple[str, str]:
     """The (country_code, party_id) of an object id, narrowed by ?country_code=&party_id=."""
-    query = select(table.c.country_code, table.c.party_id).where(table.c.object_id == object_id)
+    query = select(table.c.country_code, table.c.party_id).where(id_is(table, object_id))
     for name in ("country_code", "party_id"):
         if request.query_params.get(name):
             query = query.where(table.c[name] == request.query_params[name].upper())
@@ -260,7 +261,7 @@ async def push_now(request: Request) -> Response:
     query = select(table)
     if wanted.id is not None:
         country_code, party_id = await _owner(request, table, wanted.id)
-        query = query.where(table.c.object_id == wanted.id, table.c.country_code == country_code,
+        query = query.where(id_is(table, wanted.id), table.c.country_code == country_code,
                             table.c.party_id == party_id)
     queued = 0
     async with services.database.write() as connection:

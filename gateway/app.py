@@ -29,7 +29,7 @@ from gateway.client import OCPIClient
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
 from gateway.registration import Registry
 from gateway.services import Services
-from gateway.transport import Authenticator, RequestIds, error_response
+from gateway.transport import Authenticator, RequestIds, TrailingSlashes, error_response
 from sidecar.errors import InvalidField, MalformedJson
 from sidecar.settings import Settings
 from sidecar.store.engine import Database
@@ -150,7 +150,7 @@ def create_app(
     auth = auth or Authenticator(database)
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(RequestIds)],
+        middleware=[Middleware(RequestIds), Middleware(TrailingSlashes)],
         exception_handlers={
             OCPIError: _ocpi_error,
             InvalidField: _invalid_field,
@@ -159,6 +159,8 @@ def create_app(
             Exception: _unexpected,
         },
     )
+    # TrailingSlashes answers both forms; a redirect would be lost on many partner clients.
+    app.router.redirect_slashes = False
     app.state.services = Services(
         settings=settings,
         database=database,

@@ -31,7 +31,7 @@ from sidecar.ocpi.commands import (
     UnlockConnector,
 )
 from sidecar.ocpi.enums import Capability, CommandResponseType, CommandType
-from sidecar.ocpi.locations import Location
+from sidecar.ocpi.locations import Location, find_connector, find_evse
 from sidecar.ocpi.types import DisplayText, now
 from sidecar.store import commands as store
 from sidecar.store.locations import get_location
@@ -161,11 +161,11 @@ def _check_place(location: Location, body: StartSession | ReserveNow | UnlockCon
     evse_uid = body.evse_uid
     if evse_uid is None:
         return
-    evse = next((e for e in location.evses or [] if e.uid == evse_uid), None)
+    evse = find_evse(location, evse_uid)
     if evse is None:
         raise Refused(_R.REJECTED, f"unknown EVSE {evse_uid!r}", UnknownLocation.status_code)
     connector_id = getattr(body, "connector_id", None)
-    if connector_id is not None and all(c.id != connector_id for c in evse.connectors):
+    if connector_id is not None and find_connector(evse, connector_id) is None:
         raise Refused(_R.REJECTED, f"unknown connector {connector_id!r}",
                       UnknownLocation.status_code)
     capabilities = evse.capabilities or []

@@ -12,9 +12,10 @@ from gateway.errors import UnknownLocation
 from gateway.modules import ModuleRequest, list_response, module_request, party_filter
 from gateway.transport import ocpi_json_response, ocpi_response
 from sidecar.ocpi import codec
-from sidecar.ocpi.locations import Location
+from sidecar.ocpi.locations import Location, find_connector, find_evse
 from sidecar.store import tables
 from sidecar.store.audience import unpublished_visible_to
+from sidecar.store.documents import id_is
 
 _t = tables.locations
 
@@ -47,7 +48,7 @@ async def get_locations(request: Request) -> Response:
 
 async def _location(request: Request, module: ModuleRequest) -> bytes:
     location_id = request.path_params["location_id"]
-    conditions = [_t.c.object_id == location_id, _visible(await _allowed(module))]
+    conditions = [id_is(_t, location_id), _visible(await _allowed(module))]
     party = party_filter(_t, module.party)
     if party is not None:
         conditions.append(party)
@@ -77,9 +78,9 @@ async def get_evse(request: Request) -> Response:
     module = await module_request(request)
     location = codec.decode(await _location(request, module), Location)
     uid = request.path_params["evse_uid"]
-    for evse in location.evses or []:
-        if evse.uid == uid:
-            return ocpi_response(evse, headers=module.reply_headers)
+    evse = find_evse(location, uid)
+    if evse is not None:
+        return ocpi_response(evse, headers=module.reply_headers)
     raise_unknown(f"no EVSE {uid!r} at location {location.id!r}")
 
 
@@ -89,9 +90,8 @@ async def get_connector(request: Request) -> Response:
     location = codec.decode(await _location(request, module), Location)
     uid = request.path_params["evse_uid"]
     connector_id = request.path_params["connector_id"]
-    for evse in location.evses or []:
-        if evse.uid == uid:
-            for connector in evse.connectors:
-                if connector.id == connector_id:
-                    return ocpi_response(connector, headers=module.reply_headers)
+    evse = find_evse(location, uid)
+    connector = find_connector(evse, connector_id) if evse is not None else None
+    if connector is not None:
+        return ocpi_response(connector, headers=module.reply_headers)
     raise_unknown(f"no connector {connector_id!r} on EVSE {uid!r}")

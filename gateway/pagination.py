@@ -23,13 +23,30 @@ class PageRequest:
     date_to: datetime | None
 
 
+# The largest offset or limit taken: every SQL integer (and index) holds it, and no list is
+# longer. Checked on the text first, so that no huge number is ever converted.
+MAX_NUMBER = 2**31 - 1
+_MAX_DIGITS = len(str(MAX_NUMBER))
+
+
+def _invalid(name: str, reason: str) -> InvalidParameters:
+    # A bad query parameter is the request's fault: HTTP 400 with 2001 naming it.
+    error = InvalidParameters(reason, field=name)
+    error.http_status = 400
+    return error
+
+
 def _int(request: Request, name: str, default: int) -> int:
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
-    if not value.isdigit():
-        raise InvalidParameters("must be a non-negative integer", field=name)
-    return int(value)
+    # str.isdigit() alone takes "²" and other non-ASCII digits.
+    if not (value.isascii() and value.isdigit()):
+        raise _invalid(name, "must be a non-negative integer")
+    digits = value.lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS or int(digits) > MAX_NUMBER:
+        raise _invalid(name, f"must be at most {MAX_NUMBER}")
+    return int(digits)
 
 
 def _datetime(request: Request, name: str) -> datetime | None:
@@ -39,7 +56,7 @@ def _datetime(request: Request, name: str) -> datetime | None:
     try:
         return utc(codec.decode(f'"{value}"', datetime))
     except Exception:
-        raise InvalidParameters("must be an RFC 3339 date-time", field=name) from None
+        raise _invalid(name, "must be an RFC 3339 date-time") from None
 
 
 def page_request(request: Request, max_limit: int) -> PageRequest:

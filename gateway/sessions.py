@@ -14,6 +14,7 @@ from gateway.modules import list_response, module_request
 from gateway.transport import ocpi_response
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import Capability, ChargingPreferencesResponse
+from sidecar.ocpi.locations import find_evse
 from sidecar.ocpi.sessions import ChargingPreferences, Session
 from sidecar.store import tables
 from sidecar.store.locations import get_location
@@ -55,8 +56,7 @@ async def put_charging_preferences(request: Request) -> Response:
         location = await get_location(connection, session.country_code, session.party_id,
                                       session.location_id)
     codec.decode(await request.body(), ChargingPreferences)
-    evses = location.evses or [] if location is not None else []
-    evse = next((e for e in evses if e.uid == session.evse_uid), None)
+    evse = find_evse(location, session.evse_uid) if location is not None else None
     if evse is None or Capability.CHARGING_PREFERENCES_CAPABLE not in (evse.capabilities or []):
         raise _not_here(f"EVSE {session.evse_uid!r} does not take charging preferences")
     return ocpi_response(ChargingPreferencesResponse.NOT_POSSIBLE, headers=module.reply_headers)

@@ -94,6 +94,27 @@ class RequestIds:
         await self.app(scope, receive, send_with_ids)
 
 
+class TrailingSlashes:
+    """ASGI middleware: a path ending in `/` is routed as the same path without it.
+
+    The spec's own examples ask for `.../cdrs/?offset=...` and many partner clients do not
+    follow redirects, so every route answers both forms itself (the router never redirects).
+    Links we build from the request then carry the path without the slash; both work.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+            raw = scope.get("raw_path")
+            if raw:
+                scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
+
+
 def _candidates(header: str | None) -> list[str]:
     """Tokens the Authorization header may mean: its Base64 decoding first, then as sent."""
     if not header:

@@ -46,6 +46,7 @@ from sidecar.ocpi.types import (
     String255,
     Struct,
     Weekday,
+    ci_key,
 )
 
 
@@ -219,3 +220,15 @@ class Location(Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.publish and self.publish_allowed_to:
             raise ValueError("publish_allowed_to may only be used when publish is false")
+
+
+def find_evse(location: Location, uid: str) -> EVSE | None:
+    """The location's EVSE with this uid (a CiString: any case), or None."""
+    key = ci_key(uid)
+    return next((e for e in location.evses or [] if ci_key(e.uid) == key), None)
+
+
+def find_connector(evse: EVSE, connector_id: str) -> Connector | None:
+    """The EVSE's connector with this id (a CiString: any case), or None."""
+    key = ci_key(connector_id)
+    return next((c for c in evse.connectors if ci_key(c.id) == key), None)

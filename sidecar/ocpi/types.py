@@ -3,14 +3,48 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
 import msgspec
 
 from sidecar.ocpi.enums import ImageCategory
 
+# OCPI `number` fields we send carry at most 4 decimals (types.asciidoc: decimal(4)).
+_NUMBER_PLACES = Decimal("0.0001")
+
+
+def number(value: Decimal) -> Decimal:
+    """A computed value as an OCPI number goes out: half up to 4 decimals, no trailing zeros.
+
+    Called once, where a reported quantity is built for output (session and CDR totals,
+    charging-period volumes); what is computed from it keeps its exact inputs.
+    """
+    rounded = value.quantize(_NUMBER_PLACES, rounding=ROUND_HALF_UP)
+    if rounded == rounded.to_integral_value():
+        return rounded.quantize(Decimal(1))
+    return rounded.normalize()
+
+
 # CiString(n): printable ASCII, case-insensitive in comparisons, stored as given.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ci_key(value: str) -> str:
+    """What a CiString is compared by: ASCII letters in lower case, nothing else changed.
+
+    Exactly what SQL lower() makes of printable ASCII on SQLite and PostgreSQL alike, so the
+    store's `lower(object_id)` index and Python comparisons agree; folding only ASCII keeps
+    a non-ASCII look-alike (the Kelvin sign) from matching a stored ASCII id.
+    """
+    return value.translate(_ASCII_LOWER)
+
+
+def ci_equal(a: str, b: str) -> bool:
+    """Two CiStrings name the same thing."""
+    return ci_key(a) == ci_key(b)
+
+
 CiString2 = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=r"^[\x20-\x7e]*$")]
 CiString3 = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern=r"^[\x20-\x7e]*$")]
 CiString4 = Annotated[str, msgspec.Meta(max_length=4, pattern=r"^[\x20-\x7e]*$")]

@@ -9,7 +9,7 @@ from decimal import ROUND_CEILING, Context, Decimal, localcontext
 
 from sidecar.ocpi.enums import TariffDimensionType as Dimension
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.ocpi.types import Price
+from sidecar.ocpi.types import Price, number
 from sidecar.pricing._inputs import (
     MeteredInterval,
     PricingError,
@@ -232,11 +232,13 @@ def _price(
         reservation_flat=booking_flat,
         reservation_time=booking_time,
         total_cost=total,
-        total_energy=plain(sum((i.energy_kwh for i in intervals), ZERO)),
-        total_time=_hours(intervals[-1].end - intervals[0].start) if intervals else ZERO,
-        total_parking_time=_hours(parked),
+        total_energy=number(sum((i.energy_kwh for i in intervals), ZERO)),
+        total_time=number(_hours(intervals[-1].end - intervals[0].start)) if intervals
+        else ZERO,
+        total_parking_time=number(_hours(parked)),
         total_reservation_time=(
-            _hours(reservation.end - reservation.start) if reservation is not None else ZERO
+            number(_hours(reservation.end - reservation.start)) if reservation is not None
+            else ZERO
         ),
         charging_periods=tuple(periods),
         lines=tuple(lines),

@@ -9,8 +9,9 @@ from itertools import groupby
 
 from sidecar.ocpi.enums import CdrDimensionType
 from sidecar.ocpi.sessions import CdrDimension, ChargingPeriod
+from sidecar.ocpi.types import number
 from sidecar.pricing._restrictions import Active, Assessed
-from sidecar.pricing._result import ZERO, plain
+from sidecar.pricing._result import ZERO
 from sidecar.pricing._timeline import SECONDS_PER_HOUR
 
 
@@ -32,22 +33,22 @@ def _range(
     if not values:
         return []
     return [
-        CdrDimension(type=low, volume=plain(min(values))),
-        CdrDimension(type=high, volume=plain(max(values))),
+        CdrDimension(type=low, volume=number(min(values))),
+        CdrDimension(type=high, volume=number(max(values))),
     ]
 
 
 def _dimensions(group: Sequence[Assessed], reservation: bool) -> list[CdrDimension]:
     hours = sum((item.piece.seconds for item in group), ZERO) / SECONDS_PER_HOUR
     if reservation:
-        return [CdrDimension(type=CdrDimensionType.RESERVATION_TIME, volume=plain(hours))]
+        return [CdrDimension(type=CdrDimensionType.RESERVATION_TIME, volume=number(hours))]
     energy = sum((item.piece.energy for item in group), ZERO)
     charging = group[0].piece.charging
     found = []
     if charging or energy:
-        found.append(CdrDimension(type=CdrDimensionType.ENERGY, volume=plain(energy)))
+        found.append(CdrDimension(type=CdrDimensionType.ENERGY, volume=number(energy)))
     time_type = CdrDimensionType.TIME if charging else CdrDimensionType.PARKING_TIME
-    found.append(CdrDimension(type=time_type, volume=plain(hours)))
+    found.append(CdrDimension(type=time_type, volume=number(hours)))
     powers = [item.piece.power for item in group if item.piece.power is not None]
     currents = [item.piece.current for item in group if item.piece.current is not None]
     found += _range(powers, CdrDimensionType.MIN_POWER, CdrDimensionType.MAX_POWER)

@@ -10,7 +10,7 @@ from typing import TypedDict
 from sidecar.ocpi.enums import TariffDimensionType
 from sidecar.ocpi.sessions import ChargingPeriod
 from sidecar.ocpi.tariffs import PriceComponent
-from sidecar.ocpi.types import Price
+from sidecar.ocpi.types import Price, number
 
 ZERO = Decimal(0)
 
@@ -25,14 +25,15 @@ def plain(value: Decimal) -> Decimal:
 
 
 def money(value: Decimal, places: int | None) -> Decimal:
-    """A reported cost: rounded half up to `places` decimals (None: left exact).
+    """A reported cost: rounded half up to `places` decimals (None: to 4, the most an OCPI
+    number carries).
 
     Sums of inexact parts (thirds of an hour) carry noise in the 40th digit; it is cleared
     at 20 decimals first so that it cannot decide a half-way rounding.
     """
     value = value.quantize(Decimal("1e-20"), rounding=ROUND_HALF_EVEN)
     if places is None:
-        return plain(value)
+        return number(value)
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 

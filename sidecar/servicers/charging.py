@@ -30,7 +30,7 @@ from sidecar.ocpi.enums import SESSION_ONLY_DIMENSIONS, AuthMethod
 from sidecar.ocpi.enums import CdrDimensionType as Dim
 from sidecar.ocpi.sessions import CdrDimension, CdrToken, ChargingPeriod
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.ocpi.types import Price
+from sidecar.ocpi.types import Price, number
 from sidecar.pricing import MeteredInterval, PricedSession, PricingError, price_session
 
 log = logging.getLogger(__name__)
@@ -298,34 +298,29 @@ def finish(progress: Progress, end: datetime) -> None:
 # --- periods, intervals and prices ---
 
 
-def plain(value: Decimal) -> Decimal:
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
-
-
 def hours(start: datetime, end: datetime) -> Decimal:
-    return plain(Decimal((end - start) // timedelta(seconds=1)) / SECONDS_PER_HOUR)
+    return number(Decimal((end - start) // timedelta(seconds=1)) / SECONDS_PER_HOUR)
 
 
 def _dimensions(period: Period) -> list[CdrDimension]:
-    found = [CdrDimension(type=Dim.ENERGY, volume=plain(period.energy_kwh))]
+    found = [CdrDimension(type=Dim.ENERGY, volume=number(period.energy_kwh))]
     if period.state in TIME_STATES:
         found.append(CdrDimension(type=Dim.TIME, volume=hours(period.start, period.end)))
     elif period.state in PARKING_STATES:
         found.append(CdrDimension(type=Dim.PARKING_TIME, volume=hours(period.start, period.end)))
     power, current = period.power_w, period.current_a
     if power.count and power.low is not None and power.high is not None:
-        found += [CdrDimension(type=Dim.POWER, volume=plain(power.mean() / THOUSAND)),
-                  CdrDimension(type=Dim.MIN_POWER, volume=plain(power.low / THOUSAND)),
-                  CdrDimension(type=Dim.MAX_POWER, volume=plain(power.high / THOUSAND))]
+        found += [CdrDimension(type=Dim.POWER, volume=number(power.mean() / THOUSAND)),
+                  CdrDimension(type=Dim.MIN_POWER, volume=number(power.low / THOUSAND)),
+                  CdrDimension(type=Dim.MAX_POWER, volume=number(power.high / THOUSAND))]
     if current.count and current.low is not None and current.high is not None:
-        found += [CdrDimension(type=Dim.CURRENT, volume=plain(current.mean())),
-                  CdrDimension(type=Dim.MIN_CURRENT, volume=plain(current.low)),
-                  CdrDimension(type=Dim.MAX_CURRENT, volume=plain(current.high))]
+        found += [CdrDimension(type=Dim.CURRENT, volume=number(current.mean())),
+                  CdrDimension(type=Dim.MIN_CURRENT, volume=number(current.low)),
+                  CdrDimension(type=Dim.MAX_CURRENT, volume=number(current.high))]
     if period.soc is not None:
-        found.append(CdrDimension(type=Dim.STATE_OF_CHARGE, volume=plain(period.soc)))
+        found.append(CdrDimension(type=Dim.STATE_OF_CHARGE, volume=number(period.soc)))
     if period.export_kwh:
-        found.append(CdrDimension(type=Dim.ENERGY_EXPORT, volume=plain(period.export_kwh)))
+        found.append(CdrDimension(type=Dim.ENERGY_EXPORT, volume=number(period.export_kwh)))
     return found
 
 
@@ -350,7 +345,7 @@ def _open_until(progress: Progress, until: datetime) -> Period | None:
 
 def kwh(progress: Progress) -> Decimal:
     """Energy of the session so far: the last register minus the first."""
-    return plain(_kwh(progress.last_wh, progress.baseline_wh) or ZERO)
+    return number(_kwh(progress.last_wh, progress.baseline_wh) or ZERO)
 
 
 def intervals(progress: Progress) -> list[MeteredInterval]:

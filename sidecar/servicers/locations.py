@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import InvalidField, NotFound, PreconditionFailed
 from sidecar.ocpi.enums import Status
-from sidecar.ocpi.locations import EVSE, Connector, Location
+from sidecar.ocpi.locations import EVSE, Connector, Location, find_connector, find_evse
+from sidecar.ocpi.types import ci_key
 from sidecar.servicers import keys, lookups, mapping
 from sidecar.servicers.enum_mapping import EVSE_STATUS, OCPP16_STATUS, OCPP201_STATUS
 from sidecar.store import locations as store
@@ -35,9 +36,9 @@ def _unique(ids: list[str], path: str, name: str) -> None:
     """Ids are CiStrings: two that differ only in case are the same id."""
     seen: set[str] = set()
     for i, value in enumerate(ids):
-        if value and value.upper() in seen:
+        if value and ci_key(value) in seen:
             raise InvalidField(f"{path}[{i}].{name}", f"duplicate {value!r}")
-        seen.add(value.upper())
+        seen.add(ci_key(value))
 
 
 def _evse_builtins(evse: pb.Evse, path: str) -> dict[str, Any]:
@@ -67,17 +68,19 @@ def _merge(
     whose input status was UNSPECIFIED, which keep the stored status; `paths`: the proto
     path of each listed EVSE.
     """
-    index = {evse.uid: i for i, evse in enumerate(listed)}
+    index = {ci_key(evse.uid): i for i, evse in enumerate(listed)}
     merged = []
     for old in stored:
-        i = index.pop(old.uid, None)
+        i = index.pop(ci_key(old.uid), None)
         if i is None:
             merged.append(old)
             continue
         if old.status == Status.REMOVED:
             raise PreconditionFailed(f"{paths[i]}.uid: EVSE {old.uid!r} is REMOVED")
-        new = listed[i]
-        merged.append(msgspec.structs.replace(new, status=old.status) if new.uid in keep else new)
+        # The uid in another case names this EVSE; it keeps the uid it was created with.
+        new = msgspec.structs.replace(listed[i], uid=old.uid)
+        merged.append(msgspec.structs.replace(new, status=old.status)
+                      if listed[i].uid in keep else new)
     return merged + [listed[i] for i in sorted(index.values())]
 
 
@@ -92,16 +95,16 @@ async def _check_tariffs(
 
 
 def _evse(location: Location, evse_uid: str) -> EVSE:
-    for evse in location.evses or []:
-        if evse.uid == evse_uid:
-            return evse
+    evse = find_evse(location, evse_uid)
+    if evse is not None:
+        return evse
     raise NotFound("evse_uid", f"no EVSE {evse_uid!r} at location {location.id!r}")
 
 
 def _connector(evse: EVSE, connector_id: str) -> Connector:
-    for connector in evse.connectors:
-        if connector.id == connector_id:
-            return connector
+    connector = find_connector(evse, connector_id)
+    if connector is not None:
+        return connector
     raise NotFound("connector_id", f"no connector {connector_id!r} on EVSE {evse.uid!r}")
 
 
@@ -225,10 +228,10 @@ class LocationServicer(locations_pb2_grpc.LocationServiceServicer):
             evse = _evse(stored, evse_uid)
             _not_removed(evse, "evse_uid")
             await _check_tariffs(connection, stored, [connector], "connector")
-            ids = [c.id for c in evse.connectors]
-            connectors = ([connector if c.id == connector.id else c for c in evse.connectors]
-                          if connector.id in ids else [*evse.connectors, connector])
-            evses = [msgspec.structs.replace(e, connectors=connectors) if e.uid == evse_uid else e
+            old = find_connector(evse, connector.id)
+            connectors = ([connector if c is old else c for c in evse.connectors]
+                          if old is not None else [*evse.connectors, connector])
+            evses = [msgspec.structs.replace(e, connectors=connectors) if e is evse else e
                      for e in stored.evses or []]
             changed = await self._write(connection, msgspec.structs.replace(stored, evses=evses))
         self._committed(changed)

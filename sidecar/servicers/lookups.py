@@ -13,7 +13,7 @@ import binascii
 import json
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import InvalidField, PreconditionFailed
@@ -96,13 +96,17 @@ async def location_page(
     country_code: str | None = None,
     party_id: str | None = None,
 ) -> list[tuple[tuple[str, int], Location]]:
-    """Up to `limit` locations ordered by id after `after`, each with its page position."""
+    """Up to `limit` locations in creation order after `after`, each with its page position.
+
+    Creation order (pk) is the one order nothing can disturb between two pages: ordered by
+    id, a location created mid-crawl with an id before the cursor would never be listed.
+    A position is (id, pk); only the pk continues the walk (tokens of either shape work).
+    """
     t = tables.locations
-    query = select(t.c.object_id, t.c.pk, t.c.document).order_by(t.c.object_id, t.c.pk)
+    query = select(t.c.object_id, t.c.pk, t.c.document).order_by(t.c.pk)
     conditions: list[Any] = []
     if after is not None:
-        conditions.append(or_(t.c.object_id > after[0],
-                              and_(t.c.object_id == after[0], t.c.pk > after[1])))
+        conditions.append(t.c.pk > after[1])
     if country_code and party_id:
         conditions += [t.c.country_code == country_code.upper(),
                        t.c.party_id == party_id.upper()]

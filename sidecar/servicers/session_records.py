@@ -11,7 +11,7 @@ from sidecar.ocpi.cdrs import CDR
 from sidecar.ocpi.enums import AuthMethod, SessionStatus, TokenType
 from sidecar.ocpi.enums import CdrDimensionType as Dim
 from sidecar.ocpi.sessions import CdrDimension, CdrToken, ChargingPeriod, Session
-from sidecar.ocpi.types import Price, utc
+from sidecar.ocpi.types import Price, number, utc
 from sidecar.pricing import PricedSession
 from sidecar.servicers.charging import (
     PARKING_STATES,
@@ -22,7 +22,6 @@ from sidecar.servicers.charging import (
     encode,
     hours,
     kwh,
-    plain,
     session_start,
 )
 from sidecar.store.sessions import SessionRow, SessionWrite
@@ -64,7 +63,7 @@ def _unpriced_totals(state: TxState) -> dict[str, Any]:
     zero = Price(excl_vat=ZERO, incl_vat=ZERO)
     return {"total_cost": zero, "total_energy": kwh(progress),
             "total_time": hours(session_start(state), end),
-            "total_parking_time": plain(Decimal(parked // timedelta(seconds=1))
+            "total_parking_time": number(Decimal(parked // timedelta(seconds=1))
                                          / SECONDS_PER_HOUR)}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.errors import InvalidField, NotFound, PreconditionFailed
 from sidecar.ocpi.enums import Status
 from sidecar.ocpi.tariffs import Tariff
+from sidecar.ocpi.types import ci_equal
 from sidecar.servicers import keys, lookups, mapping
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
@@ -33,7 +34,7 @@ async def _user(connection: AsyncConnection, tariff: Tariff) -> str | None:
         for _, location in rows:
             for evse in location.evses or []:
                 for connector in evse.connectors if evse.status != Status.REMOVED else []:
-                    if tariff.id in (connector.tariff_ids or []):
+                    if any(ci_equal(tariff.id, t) for t in connector.tariff_ids or []):
                         return (f"location {location.id!r}, EVSE {evse.uid!r}, "
                                 f"connector {connector.id!r}")
         if len(rows) < _SCAN_PAGE:
@@ -99,8 +100,8 @@ class TariffServicer(tariffs_pb2_grpc.TariffServiceServicer):
             user = await _user(connection, stored)
             if user is not None:
                 raise PreconditionFailed(f"tariff_id: tariff {tariff_id!r} is listed by {user}")
-            await delete_tariff(connection, stored.country_code, stored.party_id, tariff_id)
-            await tariff_changed(connection, stored.country_code, stored.party_id, tariff_id,
+            await delete_tariff(connection, stored.country_code, stored.party_id, stored.id)
+            await tariff_changed(connection, stored.country_code, stored.party_id, stored.id,
                                  deleted=True)
         self._wakeup.notify()
         return pb.DeleteTariffResponse()

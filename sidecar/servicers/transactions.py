@@ -23,10 +23,10 @@ from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed
 from sidecar.ocpi import codec
 from sidecar.ocpi.cdrs import CdrLocation
 from sidecar.ocpi.enums import AuthMethod, SessionStatus, Status, TariffType
-from sidecar.ocpi.locations import EVSE, Connector, Location
+from sidecar.ocpi.locations import EVSE, Connector, Location, find_connector, find_evse
 from sidecar.ocpi.sessions import CdrToken
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.ocpi.types import now, utc
+from sidecar.ocpi.types import ci_equal, now, utc
 from sidecar.pricing import PricedSession
 from sidecar.servicers import charging, lookups
 from sidecar.servicers import session_records as records
@@ -52,9 +52,9 @@ POST = "POST"
 
 
 def _evse(location: Location, evse_uid: str) -> EVSE:
-    for evse in location.evses or []:
-        if evse.uid.upper() == evse_uid.upper():
-            return evse
+    evse = find_evse(location, evse_uid)
+    if evse is not None:
+        return evse
     raise NotFound("evse_uid", f"no EVSE {evse_uid!r} at location {location.id!r}")
 
 
@@ -64,9 +64,9 @@ def _connector(evse: EVSE, connector_id: str | None) -> Connector:
             return evse.connectors[0]
         raise InvalidField("connector_id",
                            f"required: EVSE {evse.uid!r} has {len(evse.connectors)} connectors")
-    for connector in evse.connectors:
-        if connector.id.upper() == connector_id.upper():
-            return connector
+    connector = find_connector(evse, connector_id)
+    if connector is not None:
+        return connector
     raise NotFound("connector_id", f"no connector {connector_id!r} on EVSE {evse.uid!r}")
 
 
@@ -299,7 +299,7 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
             return False
         row = await self._running(connection, event.transaction_id)
         state = charging.decode_state(row.state)
-        if given.connector_id and given.connector_id.upper() != state.connector_id.upper():
+        if given.connector_id and not ci_equal(given.connector_id, state.connector_id):
             raise PreconditionFailed(
                 f"connector_id: the transaction runs on connector {state.connector_id!r}")
         partner_id, restart = row.partner_id, False

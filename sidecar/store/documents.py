@@ -5,23 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sidecar.ocpi.types import ci_key
 from sidecar.store.dialect import upsert
 from sidecar.store.engine import touch
+
+
+def id_is(table: Table, object_id: str) -> ColumnElement[bool]:
+    """SQL: the row's object id is this CiString, in any case.
+
+    Ids are stored as given; `lower(object_id)` is what the ix_<table>_object_key expression
+    index holds, so the comparison is an index look-up on both databases.
+    """
+    return func.lower(table.c.object_id) == ci_key(object_id)
 
 
 async def get_document(
     connection: AsyncConnection, table: Table, country_code: str, party_id: str, object_id: str
 ) -> bytes | None:
-    """The stored JSON of one object, or None."""
+    """The stored JSON of one object (its id in any case), or None."""
     row = (
         await connection.execute(
             select(table.c.document).where(
                 table.c.country_code == country_code.upper(),
                 table.c.party_id == party_id.upper(),
-                table.c.object_id == object_id,
+                id_is(table, object_id),
             )
         )
     ).first()
@@ -71,9 +81,12 @@ async def list_documents(
     date_to: datetime | None = None,
     where: Any = None,
 ) -> tuple[int, list[bytes]]:
-    """A page of stored JSON, oldest change first, and the total matching count.
+    """A page of stored JSON in creation order, and the total matching count.
 
-    Primary keys of the page are found on the (last_updated, pk) index alone, so that a
+    The order is the primary key, never `last_updated`: an object changed while a partner
+    reads page after page would otherwise move behind the pages still to come (seen twice)
+    and shift another back onto a page already read (never seen). The dates only filter.
+    Primary keys of the page are found on a (..., pk, last_updated) index alone, so that a
     deep offset walks index entries only; the documents are then read by primary key.
     """
     conditions = [] if where is None else [where]
@@ -84,10 +97,10 @@ async def list_documents(
     total = await connection.scalar(select(func.count()).select_from(table).where(*conditions))
     keys = (
         select(table.c.pk).where(*conditions)
-        .order_by(table.c.last_updated, table.c.pk).offset(offset).limit(limit)
+        .order_by(table.c.pk).offset(offset).limit(limit)
     )
     rows = await connection.execute(
         select(table.c.document).where(table.c.pk.in_(keys.scalar_subquery()))
-        .order_by(table.c.last_updated, table.c.pk)
+        .order_by(table.c.pk)
     )
     return int(total or 0), [bytes(row.document) for row in rows]

@@ -13,14 +13,14 @@ from functools import cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import NotFound, PreconditionFailed
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import Status
-from sidecar.ocpi.locations import EVSE, Connector, Location
-from sidecar.ocpi.types import now, utc
+from sidecar.ocpi.locations import EVSE, Connector, Location, find_connector, find_evse
+from sidecar.ocpi.types import ci_key, now, utc
 from sidecar.store import tables
 from sidecar.store.documents import put_document
 from sidecar.store.engine import touch
@@ -52,8 +52,10 @@ class _Stored:
 
 @cache
 def _load_statement(by_party: bool, locking: bool) -> Any:
+    # lower(object_id): ids are CiStrings, found in any case on the ix_locations_object_key
+    # expression index (documents.id_is); the bound value is ci_key(id).
     query = select(_t.c.document, _t.c.statuses).where(
-        _t.c.object_id == bindparam("k_object_id"))
+        func.lower(_t.c.object_id) == bindparam("k_object_id"))
     if by_party:
         query = query.where(_t.c.country_code == bindparam("k_country_code"),
                             _t.c.party_id == bindparam("k_party_id"))
@@ -64,11 +66,12 @@ async def _load(
     connection: AsyncConnection, country_code: str | None, party_id: str | None,
     location_id: str, *, for_update: bool = True,
 ) -> _Stored | None:
-    """The stored location; without a party, the one with this id (ids are unique to us)."""
+    """The stored location (its id in any case); without a party, the one with this id (ids
+    are unique to us)."""
     by_party = country_code is not None and party_id is not None
     # Read-modify-write: on PostgreSQL a concurrent change of this location waits for us.
     locking = for_update and connection.dialect.name == "postgresql"
-    parameters = {"k_object_id": location_id}
+    parameters = {"k_object_id": ci_key(location_id)}
     if by_party:
         parameters.update(k_country_code=(country_code or "").upper(),
                           k_party_id=(party_id or "").upper())
@@ -121,15 +124,22 @@ async def _save(
     )
 
 
+def _stored_connector(evse: EVSE | None, new: Connector) -> Connector | None:
+    return find_connector(evse, new.id) if evse is not None else None
+
+
 def _stamp_connector(new: Connector, old: Connector | None, stamp: datetime) -> Connector:
+    if old is not None:
+        new = msgspec.structs.replace(new, id=old.id)
     if old is not None and msgspec.structs.replace(new, last_updated=old.last_updated) == old:
         return old
     return msgspec.structs.replace(new, last_updated=stamp)
 
 
 def _stamp_evse(new: EVSE, old: EVSE | None, stamp: datetime) -> EVSE:
-    old_connectors = {c.id: c for c in old.connectors} if old else {}
-    connectors = [_stamp_connector(c, old_connectors.get(c.id), stamp) for c in new.connectors]
+    if old is not None:
+        new = msgspec.structs.replace(new, uid=old.uid)
+    connectors = [_stamp_connector(c, _stored_connector(old, c), stamp) for c in new.connectors]
     candidate = msgspec.structs.replace(new, connectors=connectors)
     if old is not None and msgspec.structs.replace(candidate, last_updated=old.last_updated) == old:
         return old
@@ -142,9 +152,10 @@ def _merge_evses(new: list[EVSE], old: list[EVSE], stamp: datetime) -> list[EVSE
 
     OCPI never deletes an EVSE: taking one out is `remove_evse` (status REMOVED).
     """
-    sent = {e.uid: e for e in new}
-    merged = [_stamp_evse(sent.pop(e.uid), e, stamp) if e.uid in sent else e for e in old]
-    return merged + [_stamp_evse(e, None, stamp) for e in new if e.uid in sent]
+    sent = {ci_key(e.uid): e for e in new}
+    merged = [_stamp_evse(sent.pop(ci_key(e.uid)), e, stamp) if ci_key(e.uid) in sent else e
+              for e in old]
+    return merged + [_stamp_evse(e, None, stamp) for e in new if ci_key(e.uid) in sent]
 
 
 def _finish(location: Location, old: Location | None, stamp: datetime) -> Location | None:
@@ -156,10 +167,16 @@ def _finish(location: Location, old: Location | None, stamp: datetime) -> Locati
 
 
 async def upsert_location(connection: AsyncConnection, location: Location) -> LocationChange | None:
-    """Create or replace a location (with its EVSEs); None when it is unchanged."""
+    """Create or replace a location (with its EVSEs); None when it is unchanged.
+
+    A location, EVSE or connector named in another case is the stored one, and keeps the id
+    it was created with.
+    """
     stored = await _load(connection, location.country_code, location.party_id, location.id)
     stamp = _stamp(stored)
     old = stored.location if stored else None
+    if old is not None:
+        location = msgspec.structs.replace(location, id=old.id)
     evses = _merge_evses(location.evses or [], (old.evses or []) if old else [], stamp)
     candidate = msgspec.structs.replace(location, evses=evses or None)
     return await _commit(connection, candidate, stored, stamp, None)
@@ -206,9 +223,9 @@ async def _require(
 
 
 def _evse(stored: _Stored, evse_uid: str) -> EVSE:
-    for evse in stored.location.evses or []:
-        if evse.uid == evse_uid:
-            return evse
+    evse = find_evse(stored.location, evse_uid)
+    if evse is not None:
+        return evse
     raise NotFound("evse_uid", f"no EVSE {evse_uid!r} at location {stored.location.id!r}")
 
 
@@ -230,9 +247,9 @@ async def upsert_connector(
     """Create or replace one connector of an existing EVSE."""
     stored = await _require(connection, country_code, party_id, location_id)
     evse = _evse(stored, evse_uid)
-    replaced = [connector if c.id == connector.id else c for c in evse.connectors]
-    connectors = replaced if any(c.id == connector.id for c in evse.connectors) else [
-        *evse.connectors, connector]
+    old = find_connector(evse, connector.id)
+    replaced = [connector if c is old else c for c in evse.connectors]
+    connectors = replaced if old is not None else [*evse.connectors, connector]
     return await upsert_evse(connection, country_code, party_id, location_id,
                              msgspec.structs.replace(evse, connectors=connectors))
 
@@ -276,8 +293,13 @@ async def record_status(
     evse = _evse(stored, evse_uid)
     if evse.status == Status.REMOVED:
         raise PreconditionFailed(f"evse_uid: EVSE {evse_uid!r} is REMOVED; upsert it first")
-    if connector_id is not None and connector_id not in {c.id for c in evse.connectors}:
-        raise NotFound("connector_id", f"no connector {connector_id!r} on EVSE {evse_uid!r}")
+    if connector_id is not None:
+        connector = find_connector(evse, connector_id)
+        if connector is None:
+            raise NotFound("connector_id", f"no connector {connector_id!r} on EVSE {evse_uid!r}")
+        connector_id = connector.id
+    # Statuses are kept under the ids as stored.
+    evse_uid = evse.uid
     at_text = utc(at).isoformat()
     statuses = dict(stored.statuses)
     entry = dict(statuses.get(evse_uid, {}))

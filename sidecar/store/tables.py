@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    func,
 )
 
 metadata = MetaData()
@@ -91,7 +92,7 @@ partners = Table(
 Index("ix_partners_status", partners.c.status)
 
 
-def _document_table(name: str, object_id_length: int) -> Table:
+def _document_table(name: str, object_id_length: int, *, ci_ids: bool = False) -> Table:
     """An OCPI object owned by one of our parties: its JSON bytes plus the columns we query by."""
     table = Table(
         name,
@@ -105,20 +106,28 @@ def _document_table(name: str, object_id_length: int) -> Table:
         Column("last_updated", DateTime(timezone=True), nullable=False),
         UniqueConstraint("country_code", "party_id", "object_id", name=f"uq_{name}_object"),
     )
-    Index(f"ix_{name}_last_updated", table.c.last_updated, table.c.pk)
+    # Lists page in creation order (pk), which never changes for an object, so a partner
+    # crawling pages while objects change sees each once; `last_updated` rides along in the
+    # index for date_from/date_to, so a page's keys come from the index alone.
+    Index(f"ix_{name}_page", table.c.pk, table.c.last_updated)
     # Ids are unique across our parties in practice; the core addresses objects by id alone.
-    Index(f"ix_{name}_object_id", table.c.object_id)
+    if ci_ids:
+        # CiString ids (locations, tariffs) are looked up in any case (documents.id_is).
+        Index(f"ix_{name}_object_key", func.lower(table.c.object_id))
+    else:
+        Index(f"ix_{name}_object_id", table.c.object_id)
     return table
 
 
-locations = _document_table("locations", 36)
+locations = _document_table("locations", 36, ci_ids=True)
 locations.append_column(Column("publish", Boolean, nullable=False, default=True))
 # Parties allowed to see an unpublished location: [{"uid", "type", "visual_number", ...}].
 locations.append_column(Column("publish_allowed_to", JSON, nullable=True))
-# What partners list: published locations in change order, from the index alone.
-Index("ix_locations_published", locations.c.publish, locations.c.last_updated, locations.c.pk)
+# What partners list: published locations in creation order, from the index alone.
+Index("ix_locations_page_published", locations.c.publish, locations.c.pk,
+      locations.c.last_updated)
 
-tariffs = _document_table("tariffs", 36)
+tariffs = _document_table("tariffs", 36, ci_ids=True)
 # Per EVSE and connector: the OCPP status last reported and when, so that a late event never
 # overwrites a newer one. {"<evse_uid>": {"at": iso, "connectors": {"<id>": [status, iso]}}}
 locations.append_column(Column("statuses", JSON, nullable=True))
@@ -216,8 +225,9 @@ sessions.append_column(Column("partner_id", Integer, ForeignKey("partners.id"), 
 sessions.append_column(Column("status", String(16), nullable=False))
 sessions.append_column(Column("state", LargeBinary, nullable=False))
 sessions.append_column(Column("delivered", JSON, nullable=True))
-# What a partner lists: its own sessions in change order, from the index alone.
-Index("ix_sessions_partner", sessions.c.partner_id, sessions.c.last_updated, sessions.c.pk)
+# What a partner lists: its own sessions in creation order, from the index alone.
+Index("ix_sessions_page_partner", sessions.c.partner_id, sessions.c.pk,
+      sessions.c.last_updated)
 
 # Meter values of a session, as received (`raw`: the proto MeterValue) and as the builder
 # reads them (`reading`: msgpack of the values it uses). Append-only; `at` is the sampling
@@ -237,7 +247,7 @@ Index("ix_meter_values_session", meter_values.c.session_pk, meter_values.c.at)
 cdrs = _document_table("cdrs", 39)
 cdrs.append_column(Column("transaction_id", String(36), nullable=False, unique=True))
 cdrs.append_column(Column("partner_id", Integer, ForeignKey("partners.id"), nullable=True))
-Index("ix_cdrs_partner", cdrs.c.partner_id, cdrs.c.last_updated, cdrs.c.pk)
+Index("ix_cdrs_page_partner", cdrs.c.partner_id, cdrs.c.pk, cdrs.c.last_updated)
 
 # Every write event the core sent, by its idempotency key: a replay returns `result` again
 # (the encoded response), the same key with another payload hash is a conflict.

@@ -10,7 +10,7 @@ from sidecar.ocpi import codec
 from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import now, utc
 from sidecar.store import tables
-from sidecar.store.documents import get_document, put_document
+from sidecar.store.documents import get_document, id_is, put_document
 from sidecar.store.engine import touch
 
 _t = tables.tariffs
@@ -25,10 +25,14 @@ async def get_tariff(
 
 
 async def upsert_tariff(connection: AsyncConnection, tariff: Tariff) -> Tariff | None:
-    """Create or replace a tariff, stamping last_updated; None when it is unchanged."""
+    """Create or replace a tariff, stamping last_updated; None when it is unchanged.
+
+    A tariff named in another case is the stored one, and keeps the id it was created with.
+    """
     old = await get_tariff(connection, tariff.country_code, tariff.party_id, tariff.id)
     stamp = now()
     if old is not None:
+        tariff = msgspec.structs.replace(tariff, id=old.id)
         if msgspec.structs.replace(tariff, last_updated=old.last_updated) == old:
             return None
         stamp = max(stamp, utc(old.last_updated))
@@ -45,6 +49,6 @@ async def delete_tariff(
     """Remove a tariff; False when there was none."""
     result = await connection.execute(
         delete(_t).where(_t.c.country_code == country_code.upper(),
-                         _t.c.party_id == party_id.upper(), _t.c.object_id == tariff_id))
+                         _t.c.party_id == party_id.upper(), id_is(_t, tariff_id)))
     touch(connection, _t.name)
     return bool(result.rowcount)

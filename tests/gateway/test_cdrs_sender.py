@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from ocpi_sidecar.v1 import transactions_pb2 as pb
 from sqlalchemy import func, select
 
 from sidecar.store import tables
@@ -12,7 +15,15 @@ from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
 from tests.fixtures.waiting import eventually
 from tests.gateway.transaction_e2e import Core, core, listed, register, sent_cdrs, site
-from tests.servicers.transaction_builders import T0, end, start, token
+from tests.servicers.transaction_builders import (
+    T0,
+    end,
+    location_request,
+    meter_event,
+    meter_value,
+    start,
+    token,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -89,3 +100,41 @@ async def test_cdr_list_is_the_callers_paginated(
     assert await listed(emsp, cpo, "cdrs", date_to="2020-01-01T00:00:00Z") == []
     token_a = (await cpo.admin.post("/credentials-token-a")).json()["token"]
     assert (await emsp.call_cpo("GET", cpo.url("cdrs"), token_a)).status_code == 401
+
+
+def long_decimals(value: Any, path: str = "") -> list[str]:
+    """Where a JSON number (kept as its text) has more than 4 decimals."""
+    if isinstance(value, dict):
+        return [p for name, item in value.items() for p in long_decimals(item, f"{path}.{name}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in long_decimals(item, f"{path}[{i}]")]
+    if isinstance(value, Number) and "." in value and len(value.split(".")[1]) > 4:
+        return [f"{path}={value}"]
+    return []
+
+
+class Number(str):
+    """A JSON number's text, as sent."""
+
+
+async def test_numbers_of_sessions_and_cdrs_carry_at_most_4_decimals(
+    cpo: Cpo, core: Core, emsp: FakeEmsp
+) -> None:
+    await register(cpo, emsp)
+    await site(core)
+    await core.locations.UpsertLocation(location_request("LOC2", tariff_ids=()))
+    # 17 minutes are 0.28333… hours; 1,001 Wh over three readings make thirds of a kW.
+    for name, location_id in (("TX1", "LOC1"), ("TX2", "LOC2")):
+        await core.transactions.StartTransaction(start(name, location_id=location_id))
+        values = [meter_value(T0 + timedelta(minutes=m), 10000 + 1001 * m // 7,
+                              watts=12001 + m, amps=18 + 3 * (m % 2)) for m in (1, 2, 4)]
+        await core.transactions.ReportMeterValues(pb.ReportMeterValuesRequest(events=[
+            meter_event(name, f"{name}:mv", *values)]))
+        await core.transactions.EndTransaction(end(name, at=T0 + timedelta(minutes=17),
+                                                   meter_stop="11001"))
+    for module in ("sessions", "cdrs"):
+        reply = await emsp.call_cpo("GET", cpo.url(module))
+        listed = json.loads(reply.text, parse_float=Number, parse_int=Number)["data"]
+        assert {item["id"] for item in listed} == {"TX1", "TX2"}
+        assert long_decimals(listed) == [], module
+        assert {item.get("total_time") for item in listed} - {None} <= {"0.2833"}

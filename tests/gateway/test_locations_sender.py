@@ -83,6 +83,24 @@ async def test_one_location_evse_connector_and_unknowns(cpo: Cpo, emsp: FakeEmsp
         assert missing.status_code == 404 and missing.json()["status_code"] == 2003, path
 
 
+async def test_ids_in_another_case_find_the_stored_objects(cpo: Cpo, emsp: FakeEmsp) -> None:
+    await registered(cpo, emsp)
+    stored = demo_location()
+    evses = [msgspec.structs.replace(e, connectors=[
+        msgspec.structs.replace(c, id=f"PLUG{c.id}") for c in e.connectors])
+        for e in stored.evses or []]
+    async with cpo.database.write() as connection:
+        await locations.upsert_location(connection, msgspec.structs.replace(
+            stored, country_code="NL", party_id="CPA", id="LOC0", evses=evses))
+    base = cpo.url("locations")
+    location = await emsp.call_cpo("GET", f"{base}/loc0")
+    assert location.status_code == 200 and location.json()["data"]["id"] == "LOC0"
+    evse = await emsp.call_cpo("GET", f"{base}/Loc0/sdc-loc1-2")
+    assert evse.status_code == 200 and evse.json()["data"]["uid"] == "SDC-LOC1-2"
+    connector = await emsp.call_cpo("GET", f"{base}/loc0/sdc-LOC1-2/plug1")
+    assert connector.status_code == 200 and connector.json()["data"]["id"] == "PLUG1"
+
+
 async def test_unpublished_only_for_allowed_token_owners(
     cpo: Cpo, emsp: FakeEmsp, second_emsp: FakeEmsp
 ) -> None:
@@ -140,3 +158,32 @@ async def test_tariffs_list(cpo: Cpo, emsp: FakeEmsp) -> None:
     assert [t["id"] for t in reply.json()["data"]] == ["T0", "T1"]
     assert reply.json()["data"][0]["elements"][0]["price_components"][0]["price"] == 0.25
     assert reply.headers["x-total-count"] == "3" and "offset=2" in reply.headers["link"]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("offset", "\u00b2"),  # a superscript two: str.isdigit() says True, int() refuses it
+    ("offset", "\u0661"),  # an Arabic-Indic one: int() takes it, OCPI means ASCII
+    ("offset", "1" * 20),  # past any SQL integer
+    ("offset", "9" * 5000),  # past Python's int() digit limit
+    ("limit", "9" * 5000),
+    ("limit", "-1"),
+])
+async def test_bad_paging_numbers_are_2001_naming_the_parameter(
+    cpo: Cpo, emsp: FakeEmsp, name: str, value: str
+) -> None:
+    await registered(cpo, emsp)
+    await add_locations(cpo, 1)
+    reply = await emsp.call_cpo("GET", cpo.url("locations"), params={name: value})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["status_code"] == 2001
+    assert reply.json()["status_message"].startswith(f"{name}:")
+
+
+async def test_largest_offset_is_an_empty_page(cpo: Cpo, emsp: FakeEmsp) -> None:
+    await registered(cpo, emsp)
+    await add_locations(cpo, 1)
+    reply = await emsp.call_cpo("GET", cpo.url("locations"),
+                                params={"offset": str(2**31 - 1), "limit": str(2**31 - 1)})
+    assert reply.status_code == 200 and reply.json()["data"] == []
+    too_far = await emsp.call_cpo("GET", cpo.url("locations"), params={"offset": str(2**31)})
+    assert too_far.status_code == 400 and too_far.json()["status_code"] == 2001

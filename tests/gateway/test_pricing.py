@@ -89,8 +89,9 @@ def test_tariff_1_parking_is_free_and_time_rounds_to_whole_minutes() -> None:
     # → 5.0333 excl; 2.00 × 1.10 × 9060 s / 3600 = 5.53666… → 5.5367 incl.
     assert result.total_cost == price("5.0333", "5.5367")
     assert result.parking_time.cost == price("0", "0")
-    # total_time covers charging and parking: 150 min 20 s + 30 min = 180 min 20 s.
-    assert result.total_time == D(10820) / D(3600)
+    # total_time covers charging and parking: 150 min 20 s + 30 min = 180 min 20 s, sent
+    # as an OCPI number (4 decimals): 10 820 / 3 600 = 3.00555… → 3.0056.
+    assert result.total_time == D("3.0056")
     assert result.total_parking_time == D("0.5")
 
 
@@ -343,7 +344,7 @@ def test_tariff_14_switching_to_free_of_charge_element() -> None:
     assert result.time.cost == price("0.48", "0.48")
     assert billed(result, TariffDimensionType.PARKING_TIME) == [(D("0.25"), D("0.25"))]
     assert result.total_cost == price("0.73", "0.73")
-    assert result.total_parking_time == D(20) / D(60)
+    assert result.total_parking_time == D("0.3333")  # 20 min, to 4 decimals
 
 
 # --- reservations: tariff_15 … tariff_18 ----------------------------------------------------

@@ -433,7 +433,9 @@ async def test_get_location_returns_what_was_stored(
     assert got == given
 
 
-async def test_list_locations_pages_by_id_and_filters_by_party(location_stub: Any) -> None:
+async def test_list_locations_pages_in_creation_order_and_filters_by_party(
+    location_stub: Any,
+) -> None:
     for id, party in (("C", ("NL", "CPA")), ("A", ("NL", "CPA")), ("B", ("BE", "CPB")),
                       ("D", ("NL", "CPA"))):
         await location_stub.UpsertLocation(upsert(location(id, evse(f"E{id}"), party=party)))
@@ -444,13 +446,39 @@ async def test_list_locations_pages_by_id_and_filters_by_party(location_stub: An
     mine = await location_stub.ListLocations(
         pb.ListLocationsRequest(party=common.PartyRef(country_code="nl", party_id="cpa")))
 
-    assert [loc.id for loc in first.locations] == ["A", "B", "C"]
+    assert [loc.id for loc in first.locations] == ["C", "A", "B"]
     assert first.next_page_token
     assert [loc.id for loc in second.locations] == ["D"]
     assert second.next_page_token == ""
-    assert [loc.id for loc in mine.locations] == ["A", "C", "D"]
-    assert [e.uid for e in first.locations[1].evses] == ["EB"]
-    assert first.locations[1].party == common.PartyRef(country_code="BE", party_id="CPB")
+    assert [loc.id for loc in mine.locations] == ["C", "A", "D"]
+    assert [e.uid for e in first.locations[2].evses] == ["EB"]
+    assert first.locations[2].party == common.PartyRef(country_code="BE", party_id="CPB")
+
+
+async def test_list_locations_pages_see_each_location_once_while_they_change(
+    location_stub: Any,
+) -> None:
+    ids = [f"LOC{n:02d}" for n in range(12)]
+    for id in ids:
+        await location_stub.UpsertLocation(upsert(location(id, evse("EVSE1"))))
+    seen: list[str] = []
+    made: list[str] = []
+    token = ""
+    while True:
+        page = await location_stub.ListLocations(
+            pb.ListLocationsRequest(page_size=5, page_token=token))
+        seen += [loc.id for loc in page.locations]
+        token = page.next_page_token
+        if not token:
+            break
+        # Between two pages: one listed location changes, and a new one appears whose id
+        # sorts before everything listed so far.
+        await location_stub.SetEvseStatus(evse_status(
+            location_id=page.locations[0].id, at=datetime.now(UTC),
+            ocpi_status=pb.EVSE_STATUS_CHARGING))
+        made.append(f"AAA{len(made)}")
+        await location_stub.UpsertLocation(upsert(location(made[-1], evse("EVSE1"))))
+    assert sorted(seen) == sorted([*ids, *made])
 
 
 # --- rejected requests: the code, the field named, nothing stored, nothing queued ---
@@ -630,3 +658,33 @@ async def test_a_status_key_reused_for_another_event_is_refused_and_changes_noth
 
 def _status_of(location: Any, uid: str) -> Status:
     return next(e.status for e in location.evses if e.uid == uid)
+
+
+async def test_ids_in_another_case_name_the_stored_objects(
+    location_stub: Any, database: Database
+) -> None:
+    await location_stub.UpsertLocation(upsert(location(
+        "LOC1", evse("EVSE1", connector("C1"), connector("C2")))))
+
+    got = await location_stub.GetLocation(pb.GetLocationRequest(location_id="loc1"))
+    assert got.location.id == "LOC1"
+    await location_stub.SetEvseStatus(evse_status(
+        "evse1", location_id="loc1", ocpi_status=pb.EVSE_STATUS_BLOCKED))
+    assert (await stored(database)).evses[0].status == Status.BLOCKED
+    charging = await location_stub.SetConnectorStatus(pb.SetConnectorStatusRequest(
+        idempotency_key=new_key(), location_id="Loc1", evse_uid="Evse1", connector_id="c2",
+        timestamp=ts(T0 + timedelta(seconds=1)), ocpi_status=pb.EVSE_STATUS_CHARGING))
+    assert charging.evse_status == pb.EVSE_STATUS_CHARGING
+    saved = await stored(database)
+    assert (saved.id, saved.evses[0].uid, [c.id for c in saved.evses[0].connectors]) == (
+        "LOC1", "EVSE1", ["C1", "C2"])
+    assert saved.evses[0].status == Status.CHARGING
+    # An upsert naming the location in another case changes the stored one, as stored.
+    await location_stub.UpsertLocation(upsert(location(
+        "loc1", evse("evse1", connector("c1"), connector("C2")), name="Renamed")))
+    again = await stored(database)
+    assert again.name == "Renamed" and again.id == "LOC1"
+    assert [e.uid for e in again.evses] == ["EVSE1"]
+    assert [c.id for c in again.evses[0].connectors] == ["C1", "C2"]
+    async with database.read() as connection:
+        assert await connection.scalar(select(func.count()).select_from(tables.locations)) == 1

@@ -348,3 +348,15 @@ async def test_a_retried_delete_succeeds_and_a_reused_key_is_already_exists(
         await tariff_stub.DeleteTariff(pb.DeleteTariffRequest(idempotency_key="d2",
                                                               tariff_id="T1"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_tariff_named_in_another_case_is_the_stored_one(
+    tariff_stub: Any, database: Database
+) -> None:
+    await tariff_stub.UpsertTariff(upsert(tariff("T1")))
+    await tariff_stub.UpsertTariff(upsert(tariff("t1", currency="USD")))
+    saved = await stored(database, "t1")
+    assert saved.id == "T1" and saved.currency == "USD"
+    assert len(await tariff_rows(database)) == 1
+    await tariff_stub.DeleteTariff(pb.DeleteTariffRequest(idempotency_key="d", tariff_id="t1"))
+    assert await tariff_rows(database) == []

@@ -260,7 +260,7 @@ async def test_meter_values_make_periods_and_patches(
     period = saved.charging_periods[0]
     assert period.start_date_time == T0 and period.tariff_id == "T1"
     assert dims(period) == {
-        "ENERGY": D("5"), "TIME": D(5) / 60, "POWER": D("63"), "MIN_POWER": D("61"),
+        "ENERGY": D("5"), "TIME": D("0.0833"), "POWER": D("63"), "MIN_POWER": D("61"),
         "MAX_POWER": D("65"), "CURRENT": D("90"), "MIN_CURRENT": D("90"),
         "MAX_CURRENT": D("90"), "STATE_OF_CHARGE": D("55")}
     # Priced when the period closed: 0.50 + 5 kWh × 0.25 + 5 min × 1.20/h = 1.85.
@@ -303,21 +303,21 @@ async def test_the_whole_transaction_ends_in_one_cdr_with_hand_calculated_totals
     assert final.end_date_time == T0 + timedelta(minutes=10) and final.kwh == D("1.6")
     assert [(p.start_date_time - T0, dims(p).get("ENERGY"), dims(p).get("TIME"),
              dims(p).get("PARKING_TIME")) for p in final.charging_periods or []] == [
-        (timedelta(0), D("1"), D(5) / 60, None),
+        (timedelta(0), D("1"), D("0.0833"), None),  # 5 minutes, to 4 decimals
         (timedelta(minutes=5), D("0.6"), D("0.05"), None),
-        (timedelta(minutes=8), D("0"), None, D(2) / 60)]
+        (timedelta(minutes=8), D("0"), None, D("0.0333"))]
     (cdr,) = await cdr_documents(database)
     # 0.50 flat + 1.6 kWh × 0.25 + 8 min × 1.20/h + 2 min × 6.00/h; VAT 10 % on each.
     assert (cdr.total_cost.excl_vat, cdr.total_cost.incl_vat) == (D("1.26"), D("1.386"))
     assert (cdr.total_fixed_cost.excl_vat, cdr.total_energy_cost.excl_vat,
             cdr.total_time_cost.excl_vat, cdr.total_parking_cost.excl_vat) == (
         D("0.5"), D("0.4"), D("0.16"), D("0.2"))
-    assert cdr.total_energy == D("1.6") and cdr.total_time == D(10) / 60
-    assert cdr.total_parking_time == D(2) / 60
+    assert cdr.total_energy == D("1.6") and cdr.total_time == D("0.1667")
+    assert cdr.total_parking_time == D("0.0333")
     assert [(p.start_date_time - T0, dims(p)) for p in cdr.charging_periods] == [
-        (timedelta(0), {"ENERGY": D("1.6"), "TIME": D(8) / 60, "MIN_POWER": D(12),
+        (timedelta(0), {"ENERGY": D("1.6"), "TIME": D("0.1333"), "MIN_POWER": D(12),
                         "MAX_POWER": D(12), "MIN_CURRENT": D(18), "MAX_CURRENT": D(18)}),
-        (timedelta(minutes=8), {"PARKING_TIME": D(2) / 60, "MIN_POWER": D(0),
+        (timedelta(minutes=8), {"PARKING_TIME": D("0.0333"), "MIN_POWER": D(0),
                                 "MAX_POWER": D(0), "MIN_CURRENT": D(0), "MAX_CURRENT": D(0)})]
     assert cdr.session_id == "TX1" and cdr.id == "TX1" and cdr.tariffs[0].id == "T1"
     assert (cdr.cdr_location.id, cdr.cdr_location.evse_uid, cdr.cdr_location.evse_id,
@@ -566,3 +566,12 @@ async def test_concurrent_replays_store_once(
     async with database.read() as connection:
         for table, expected in ((tables.sessions, 1), (tables.meter_values, 1)):
             assert await connection.scalar(select(func.count()).select_from(table)) == expected
+
+
+@pytest.mark.usefixtures("site")
+async def test_ids_in_another_case_name_the_stored_place(stub: Any, database: Database) -> None:
+    # Location, EVSE and connector ids are CiStrings: compared case-insensitively, and the
+    # session carries them as stored.
+    await stub.StartTransaction(start(location_id="loc1", evse_uid="evse1", connector_id="1"))
+    saved = await session(database)
+    assert (saved.location_id, saved.evse_uid, saved.connector_id) == ("LOC1", "EVSE1", "1")

@@ -173,8 +173,9 @@ class LocationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListLocations(self, request, context):
-        """Lists stored Locations ordered by id, for a core that reconciles its configuration
-        with the sidecar.
+        """Lists stored Locations in creation order (so that pages read while locations change or
+        are added still list each once), for a core that reconciles its configuration with
+        the sidecar.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

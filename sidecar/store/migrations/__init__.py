@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.schema import CreateIndex
 
 from sidecar.ocpi.types import now
 from sidecar.store import tables
@@ -46,24 +47,57 @@ def _add_columns(table: str, *names: str, index: str | None = None) -> Callable[
                 continue
             column = declared.c[name]
             kind = column.type.compile(dialect=connection.dialect)
-            default = column.default.arg if column.default is not None else None  # type: ignore[attr-defined]
+            default = getattr(column.default, "arg", None)
             clause = f" NOT NULL DEFAULT {int(default)}" if default is not None else ""
             connection.execute(text(
                 f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(name)} "
                 f"{kind}{clause}"))
         if index is not None:
-            wanted = next(i for i in declared.indexes if i.name == index)
-            wanted.create(connection, checkfirst=True)
+            _reindex(drop=(), create=((table, index),))(connection)
 
     return upgrade
 
+
+def _reindex(drop: tuple[str, ...], create: tuple[tuple[str, str], ...]
+             ) -> Callable[[Connection], None]:
+    """Drop indexes by name and create (table, index) pairs as tables.py defines them.
+
+    Both are no-ops where already done: a fresh database got the current indexes from the
+    initial step.
+    """
+    def upgrade(connection: Connection) -> None:
+        for name in drop:
+            connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        for table_name, index_name in create:
+            table = tables.metadata.tables[table_name]
+            index = next(i for i in table.indexes if i.name == index_name)
+            # IF NOT EXISTS rather than reflection, which skips expression indexes.
+            connection.execute(CreateIndex(index, if_not_exists=True))
+
+    return upgrade
+
+
+_DOCUMENTS = ("locations", "tariffs", "sessions", "cdrs")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema",
               _create("parties", "partners", "registration_tokens", "locations", "tariffs",
                       "tokens", "outbox", "push_attempts", "sessions", "meter_values", "cdrs",
                       "idempotency_keys", "commands")),
-    Migration(2, "outbox keeps what is in flight, refusals per object, priorities",
+    # Sender lists page by pk (creation order) instead of last_updated.
+    Migration(2, "page lists in creation order",
+              _reindex(drop=(*(f"ix_{name}_last_updated" for name in _DOCUMENTS),
+                             "ix_locations_published", "ix_sessions_partner", "ix_cdrs_partner"),
+                       create=(*((name, f"ix_{name}_page") for name in _DOCUMENTS),
+                               ("locations", "ix_locations_page_published"),
+                               ("sessions", "ix_sessions_page_partner"),
+                               ("cdrs", "ix_cdrs_page_partner")))),
+    # Location and tariff ids are CiStrings: looked up by lower(object_id).
+    Migration(3, "case-insensitive location and tariff ids",
+              _reindex(drop=("ix_locations_object_id", "ix_tariffs_object_id"),
+                       create=(("locations", "ix_locations_object_key"),
+                               ("tariffs", "ix_tariffs_object_key")))),
+    Migration(4, "outbox keeps what is in flight, refusals per object, priorities",
               _add_columns("outbox", "sent_action", "sent_targets", "claimed_by", "priority",
                            "refused_at", "last_http_status", "last_ocpi_status", "last_error",
                            index="ix_outbox_claimed")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from sidecar.ocpi import codec
 from sidecar.ocpi.locations import Location
@@ -48,3 +48,52 @@ async def test_seed_on_an_empty_database_then_again_adds_nothing(database_url: s
 def test_plain_urls_get_async_drivers() -> None:
     assert normalise_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
     assert normalise_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+async def _index_names(database: Database) -> set[str]:
+    # From the catalogue: SQLAlchemy's reflection skips expression indexes.
+    query = ("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+             if database.is_sqlite else
+             "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    async with database.read() as connection:
+        return set(await connection.scalars(text(query)))
+
+
+# The indexes of the first schema that later steps replaced, as that schema made them.
+_FIRST_SCHEMA_INDEXES = {
+    **{f"ix_{t}_last_updated": f"{t} (last_updated, pk)"
+       for t in ("locations", "tariffs", "sessions", "cdrs")},
+    **{f"ix_{t}_object_id": f"{t} (object_id)" for t in ("locations", "tariffs")},
+    "ix_locations_published": "locations (publish, last_updated, pk)",
+    "ix_sessions_partner": "sessions (partner_id, last_updated, pk)",
+    "ix_cdrs_partner": "cdrs (partner_id, last_updated, pk)",
+}
+
+# What replaced them.
+_MADE_LATER = {"ix_locations_page", "ix_tariffs_page", "ix_sessions_page", "ix_cdrs_page",
+               "ix_locations_page_published", "ix_sessions_page_partner", "ix_cdrs_page_partner",
+               "ix_locations_object_key", "ix_tariffs_object_key"}
+
+
+async def test_a_database_of_the_first_schema_upgrades_to_the_indexes_of_a_fresh_one(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    try:
+        await upgrade(database)
+        fresh = await _index_names(database)
+        async with database.write() as connection:
+            for name in fresh & _MADE_LATER:
+                await connection.execute(text(f"DROP INDEX {name}"))
+            for name, columns in _FIRST_SCHEMA_INDEXES.items():
+                await connection.execute(text(f"CREATE INDEX {name} ON {columns}"))
+            await connection.execute(tables.schema_migrations.delete().where(
+                tables.schema_migrations.c.version > 1))
+        applied = await upgrade(database)
+        upgraded = await _index_names(database)
+    finally:
+        await database.dispose()
+    assert applied == ["0002 page lists in creation order",
+                       "0003 case-insensitive location and tariff ids"]
+    assert upgraded == fresh
+    assert _MADE_LATER <= fresh and not fresh & set(_FIRST_SCHEMA_INDEXES)
