@@ -232,7 +232,4 @@ class Registry:
         reply = await self.client.request(
             method, url, token, body=codec.encode(ours), token_base64=token_base64
         )
-        try:
-            return codec.convert(reply.envelope.data, Credentials)
-        except Exception as error:
-            raise PartnerError(f"{method} {url}: invalid credentials in answer: {error}") from None
+        return self.client.data(reply, Credentials)
