@@ -32,11 +32,29 @@ def _create(*names: str) -> Callable[[Connection], None]:
     return upgrade
 
 
+def _add_boolean(table: str, column: str, *, default: bool) -> Callable[[Connection], None]:
+    """Add a NOT NULL boolean column of the current schema to an older table; its rows get
+    `default`. A fresh database made the table with it already (steps that create tables
+    use the current schema), so then there is nothing to do."""
+
+    def upgrade(connection: Connection) -> None:
+        if any(c["name"] == column for c in inspect(connection).get_columns(table)):
+            return
+        literal = ("TRUE" if default else "FALSE") if connection.dialect.name == "postgresql" \
+            else str(int(default))
+        connection.execute(text(
+            f"ALTER TABLE {table} ADD COLUMN {column} BOOLEAN NOT NULL DEFAULT {literal}"))
+
+    return upgrade
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema",
               _create("parties", "partners", "registration_tokens", "locations", "tariffs",
                       "tokens", "outbox", "push_attempts", "sessions", "meter_values", "cdrs",
                       "idempotency_keys", "commands")),
+    Migration(2, "token A carries the Base64 choice for its partner",
+              _add_boolean("registration_tokens", "token_base64", default=True)),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from sidecar.ocpi import codec
 from sidecar.ocpi.locations import Location
@@ -48,3 +48,27 @@ async def test_seed_on_an_empty_database_then_again_adds_nothing(database_url: s
 def test_plain_urls_get_async_drivers() -> None:
     assert normalise_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
     assert normalise_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+async def test_registration_tokens_of_an_older_schema_get_token_base64(
+    database_url: str,
+) -> None:
+    # A database from before migration 2: the column absent, a token A issued.
+    database = Database(database_url)
+    try:
+        await upgrade(database)
+        async with database.write() as connection:
+            await connection.execute(text(
+                "ALTER TABLE registration_tokens DROP COLUMN token_base64"))
+            await connection.execute(tables.schema_migrations.delete().where(
+                tables.schema_migrations.c.version == 2))
+            await connection.execute(text(
+                "INSERT INTO registration_tokens (token_hash, created_at)"
+                " VALUES (:hash, CURRENT_TIMESTAMP)"), {"hash": b"x" * 32})
+        applied = await upgrade(database)
+        async with database.read() as connection:
+            kept = await connection.scalar(select(tables.registration_tokens.c.token_base64))
+    finally:
+        await database.dispose()
+    assert applied == ["0002 token A carries the Base64 choice for its partner"]
+    assert kept is True
