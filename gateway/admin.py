@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.client import PartnerError
-from gateway.errors import OCPIError
+from gateway.errors import NoCpoParty, OCPIError
+from gateway.registration import module_use
 from gateway.services import services_of
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
@@ -40,6 +41,19 @@ class RegisterRequest(msgspec.Struct, frozen=True):
     versions_url: URL
     token: Token
     token_base64: bool = True
+
+
+class TokenARequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """POST /admin/credentials-token-a (body optional): how the partner that registers with
+    this token wants our token sent (false: unencoded, for an old peer)."""
+
+    token_base64: bool = True
+
+
+class PartnerChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """PATCH /admin/partners/{id}: what the operator may change on a partner."""
+
+    token_base64: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class PartyRequest(msgspec.Struct, frozen=True):
@@ -88,6 +102,7 @@ def partner_view(partner: store.Partner) -> dict[str, Any]:
         "version": partner.version,
         "roles": partner.roles,
         "endpoints": partner.endpoints,
+        "modules": module_use(partner.endpoints),
         "token_base64": partner.outbound_token_base64,
         "created_at": utc(partner.created_at),
         "updated_at": utc(partner.updated_at),
@@ -107,6 +122,8 @@ async def _partner(request: Request) -> store.Partner:
 
 
 def _partner_failure(error: Exception) -> AdminError:
+    if isinstance(error, NoCpoParty):
+        return AdminError(409, error.message)
     if isinstance(error, OCPIError) and error.http_status == 405:
         return AdminError(409, error.message)
     if isinstance(error, OCPIError | PartnerError):
@@ -117,11 +134,14 @@ def _partner_failure(error: Exception) -> AdminError:
 async def create_token_a(request: Request) -> Response:
     """POST /admin/credentials-token-a: a new registration token and our versions URL."""
     _check_key(request)
+    wanted = await _body(request, TokenARequest) if await request.body() else TokenARequest()
     services = services_of(request)
     async with services.database.write() as connection:
-        token = await store.create_registration_token(connection)
+        token = await store.create_registration_token(connection,
+                                                      token_base64=wanted.token_base64)
     services.auth.forget()
-    return admin_json({"token": token, "versions_url": services.settings.versions_url}, 201)
+    return admin_json({"token": token, "versions_url": services.settings.versions_url,
+                       "token_base64": wanted.token_base64}, 201)
 
 
 async def list_all_partners(request: Request) -> Response:
@@ -136,6 +156,21 @@ async def show_partner(request: Request) -> Response:
     """GET /admin/partners/{id}."""
     _check_key(request)
     return admin_json(partner_view(await _partner(request)))
+
+
+async def change_partner(request: Request) -> Response:
+    """PATCH /admin/partners/{id}: change how we call a partner (`token_base64`)."""
+    _check_key(request)
+    partner = await _partner(request)
+    wanted = await _body(request, PartnerChange)
+    services = services_of(request)
+    if wanted.token_base64 is not msgspec.UNSET:
+        async with services.database.write() as connection:
+            await store.update_partner(connection, partner.id,
+                                       outbound_token_base64=wanted.token_base64)
+            partner = await store.get_partner(connection, partner.id) or partner
+        services.auth.forget()
+    return admin_json(partner_view(partner))
 
 
 async def register_partner(request: Request) -> Response:

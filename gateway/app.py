@@ -82,6 +82,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{ADMIN}/partners", admin.register_partner, methods=["POST"]),
         Route(f"{ADMIN}/partners/{{partner_id}}", admin.show_partner, methods=["GET"]),
         Route(f"{ADMIN}/partners/{{partner_id}}", admin.unregister_partner, methods=["DELETE"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}", admin.change_partner, methods=["PATCH"]),
         Route(f"{ADMIN}/partners/{{partner_id}}/rotate", admin.rotate_partner, methods=["POST"]),
         Route(f"{ADMIN}/partners/{{partner_id}}/push-status", admin.push_status,
               methods=["GET"]),

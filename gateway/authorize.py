@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from gateway.client import OCPIClient, PartnerError, PartnerUnreachable
+from gateway.client import OCPIClient, PartnerError
 from gateway.urls import join
-from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole
 from sidecar.ocpi.tokens import AuthorizationInfo, LocationReferences
 from sidecar.store.partners import Partner
 
-_UNKNOWN_TOKEN = 2004
+
+def answered(error: PartnerError) -> bool:
+    """Whether a failed authorize is the eMSP's verdict on the token, not an outage.
+
+    mod_tokens: an eMSP that does not know the token answers HTTP 404 (2004); a request it
+    cannot judge gets a 2xxx (2002: too little information). Those are answers: falling back
+    to the cache would let a token the eMSP just refused charge. HTTP 5xx, OCPI 3xxx (and
+    4xxx, a hub that could not route), 401/403 (it did not accept our credentials, so it
+    never judged the token) and no envelope at all are outages.
+    """
+    http = error.http_status
+    if http is not None and (http >= 500 or http in (401, 403)):
+        return False
+    if http == 404:
+        return True
+    return error.status_code is not None and 2000 <= error.status_code < 3000
 
 
 class OCPIAuthorizer:
@@ -27,7 +41,8 @@ class OCPIAuthorizer:
         token_type: str,
         location: LocationReferences | None,
     ) -> AuthorizationInfo | None:
-        """The eMSP's AuthorizationInfo; None for an unknown token (HTTP 404 or 2004)."""
+        """The eMSP's AuthorizationInfo; None when it answered without authorizing (an
+        unknown token, HTTP 404 / 2004, or another 2xxx)."""
         base = partner.endpoint("tokens", InterfaceRole.SENDER)
         if base is None or partner.outbound_token is None:
             raise ConnectionError("the partner has no Tokens Sender endpoint")
@@ -37,15 +52,11 @@ class OCPIAuthorizer:
             reply = await self.client.request(
                 "POST", url, partner.outbound_token, body=body,
                 token_base64=partner.outbound_token_base64)
-        except PartnerUnreachable as error:
-            if error.http_status == 404:
-                return None
-            raise ConnectionError(str(error)) from None
         except PartnerError as error:
-            if error.http_status == 404 or error.status_code == _UNKNOWN_TOKEN:
+            if answered(error):
                 return None
             raise ConnectionError(str(error)) from None
         try:
-            return codec.convert(reply.envelope.data, AuthorizationInfo)
-        except InvalidField as error:
-            raise ConnectionError(f"invalid AuthorizationInfo: {error}") from None
+            return self.client.data(reply, AuthorizationInfo)
+        except PartnerError as error:
+            raise ConnectionError(str(error)) from None

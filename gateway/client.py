@@ -2,23 +2,37 @@
 
     PartnerError                 the partner answered, but not with OCPI success
     └── PartnerUnreachable       no usable HTTP answer (connect error, timeout, not JSON)
+
+Liberal in what we accept: an envelope without `timestamp` or with fields of its own, `data`
+absent on success, HTTP 200 or 201, and a single object wrapped in a one-element list are
+all understood (`Deviations` logs each departure from the spec once per partner host).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
+import msgspec
 from httpx_aiohttp import AiohttpTransport
 
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
-from sidecar.ocpi.envelope import Response as Envelope
+from sidecar.ocpi.envelope import FIELDS, Received
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+# The kinds of departure from the spec's exact answer form that we accept.
+NO_TIMESTAMP = "envelope without timestamp"
+UNKNOWN_FIELDS = "envelope with unknown fields"
+LISTED_OBJECT = "single object wrapped in a list"
 
 
 class PartnerError(Exception):
@@ -41,8 +55,30 @@ class Reply:
     """A partner's answer: HTTP status, the envelope, and the response headers."""
 
     http_status: int
-    envelope: Envelope[Any]
+    envelope: Received
     headers: httpx.Headers
+    method: str = ""
+    url: str = ""
+
+
+class Deviations:
+    """Departures from the spec that we accept, logged once per partner host and kind.
+
+    A peer that always omits the timestamp would otherwise log on every push; once is enough
+    for its operator to be told, and what it means for us does not change per request.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def note(self, url: str, kind: str, detail: str = "") -> None:
+        """Record one occurrence; the first per (host, kind) is logged."""
+        key = (urlsplit(url).netloc, kind)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        log.warning("partner %s: %s (accepted; logged once)%s", key[0], kind,
+                    f": {detail}" if detail else "")
 
 
 def outbound_http(*, timeout: float = 10.0) -> httpx.AsyncClient:
@@ -66,6 +102,7 @@ class OCPIClient:
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
+        self.deviations = Deviations()
 
     async def request(
         self,
@@ -92,13 +129,7 @@ class OCPIClient:
             response = await self.http.request(method, url, content=body, headers=sent)
         except httpx.HTTPError as error:
             raise PartnerUnreachable(f"{method} {url}: {type(error).__name__}") from None
-        try:
-            envelope = codec.decode(response.content, Envelope[Any])
-        except InvalidField as error:
-            raise PartnerUnreachable(
-                f"{method} {url}: HTTP {response.status_code}, no OCPI envelope ({error})",
-                http_status=response.status_code,
-            ) from None
+        envelope = self._envelope(method, url, response)
         if response.status_code >= 300 or not 1000 <= envelope.status_code < 2000:
             raise PartnerError(
                 f"{method} {url}: HTTP {response.status_code}, OCPI {envelope.status_code}"
@@ -106,12 +137,53 @@ class OCPIClient:
                 status_code=envelope.status_code,
                 http_status=response.status_code,
             )
-        return Reply(response.status_code, envelope, response.headers)
+        return Reply(response.status_code, envelope, response.headers, method, url)
+
+    def _envelope(self, method: str, url: str, response: httpx.Response) -> Received:
+        """The answer's envelope; PartnerUnreachable when the body is none."""
+        envelope: Received | None = None
+        try:
+            body = msgspec.json.decode(response.content)
+            envelope = codec.convert(body, Received) if isinstance(body, dict) else None
+        except (msgspec.DecodeError, InvalidField) as error:
+            problem = str(error)
+        else:
+            problem = "not a JSON object"
+        if envelope is None:
+            raise PartnerUnreachable(
+                f"{method} {url}: HTTP {response.status_code}, no OCPI envelope ({problem})",
+                http_status=response.status_code,
+            ) from None
+        if envelope.timestamp is None:
+            self.deviations.note(url, NO_TIMESTAMP)
+        unknown = body.keys() - FIELDS
+        if unknown:
+            self.deviations.note(url, UNKNOWN_FIELDS, ", ".join(sorted(unknown)))
+        return envelope
+
+    def data(self, reply: Reply, type_: type[T]) -> T:
+        """The answer's `data` as `type_`; PartnerError when it is not one.
+
+        A single object wrapped in a one-element list (a common library does this) is taken
+        as that object.
+        """
+        value = reply.envelope.data
+        try:
+            return codec.convert(value, type_)
+        except InvalidField as error:
+            problem = error
+        if isinstance(value, list) and len(value) == 1:
+            try:
+                unwrapped = codec.convert(value[0], type_)
+            except InvalidField:
+                pass
+            else:
+                self.deviations.note(reply.url, LISTED_OBJECT)
+                return unwrapped
+        raise PartnerError(f"{reply.method} {reply.url}: invalid data: {problem}",
+                           status_code=reply.envelope.status_code,
+                           http_status=reply.http_status)
 
     async def fetch(self, url: str, token: str, type_: type[T], **options: Any) -> T:
         """GET and validate the envelope's data as `type_`."""
-        reply = await self.request("GET", url, token, **options)
-        try:
-            return codec.convert(reply.envelope.data, type_)
-        except InvalidField as error:
-            raise PartnerError(f"GET {url}: invalid data: {error}") from None
+        return self.data(await self.request("GET", url, token, **options), type_)

@@ -7,6 +7,7 @@
     │   ├── UnknownLocation (2003)
     │   └── UnknownToken (2004)
     ├── ServerError (3000)
+    │   ├── NoCpoParty                   we have no party to put in our credentials roles
     │   ├── ClientApiUnusable (3001)     we could not use the partner's API during registration
     │   ├── UnsupportedVersion (3002)
     │   └── NoMatchingEndpoints (3003)
@@ -59,6 +60,16 @@ class UnknownToken(ClientError):
 class ServerError(OCPIError):
     status_code = 3000
     default_message = "Server error"
+
+
+class NoCpoParty(ServerError):
+    """Our credentials need at least one role (CredentialsRole+): without a CPO party
+    configured there is nothing to register, and `roles: []` is not a credentials object."""
+
+    default_message = (
+        "this CPO has no party configured yet; its operator must add one with"
+        " PUT /admin/parties/{country_code}/{party_id} before registering"
+    )
 
 
 class ClientApiUnusable(ServerError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from gateway.client import OCPIClient, PartnerError
 from gateway.errors import (
     ClientApiUnusable,
     MethodNotAllowed,
+    NoCpoParty,
     NoMatchingEndpoints,
     Unauthorized,
     UnsupportedVersion,
@@ -16,6 +18,7 @@ from gateway.errors import (
 from gateway.transport import Authenticator
 from sidecar.ocpi import codec
 from sidecar.ocpi.credentials import Credentials, CredentialsRole
+from sidecar.ocpi.enums import InterfaceRole
 from sidecar.ocpi.versions import VERSION, Version, VersionDetails
 from sidecar.settings import Settings
 from sidecar.store import outbox
@@ -23,6 +26,14 @@ from sidecar.store import partners as store
 from sidecar.store.engine import Database
 from sidecar.store.parties import list_parties
 from sidecar.store.secrets import new_token, token_hash
+
+log = logging.getLogger(__name__)
+
+# What we do with each partner module: push to its Receiver, or use its Tokens Sender.
+PUSHED_MODULES = ("locations", "sessions", "cdrs", "tariffs")
+PUSHED = "pushed"
+PULLED = "pulled"
+NOT_OFFERED = "not offered"
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,29 @@ async def discover(
     return Discovery(VERSION, endpoints)
 
 
+def module_use(endpoints: list[dict[str, str]]) -> dict[str, str]:
+    """Per module we exchange, whether the partner's endpoints let us: a Receiver endpoint
+    for each module we push, the Sender endpoint of tokens (pulled, asked in real time)."""
+
+    def offered(identifier: str, role: str) -> bool:
+        return any(e["identifier"] == identifier and e.get("role") == role for e in endpoints)
+
+    use = {m: PUSHED if offered(m, InterfaceRole.RECEIVER) else NOT_OFFERED
+           for m in PUSHED_MODULES}
+    use["tokens"] = PULLED if offered("tokens", InterfaceRole.SENDER) else NOT_OFFERED
+    return use
+
+
+def _log_missing_modules(partner_id: int, versions_url: str,
+                         endpoints: list[dict[str, str]]) -> None:
+    """Said once, when the partner's endpoints are stored: a missing endpoint is the
+    partner's choice (it may not take tariffs), not a failure, so nothing logs it later."""
+    missing = [m for m, use in module_use(endpoints).items() if use == NOT_OFFERED]
+    if missing:
+        log.warning("partner %d (%s) offers no endpoint for %s: not exchanged with it",
+                    partner_id, versions_url, ", ".join(missing))
+
+
 def _roles(credentials: Credentials) -> list[dict[str, Any]]:
     return [codec.to_builtins(role) for role in credentials.roles]
 
@@ -73,9 +107,17 @@ class Registry:
 
     async def our_credentials(self, token: str) -> Credentials:
         """Our credentials object: the token to call us with, our versions URL, all our parties."""
+        return Credentials(token=token, url=self.settings.versions_url,
+                           roles=await self._our_roles())
+
+    async def _our_roles(self) -> list[CredentialsRole]:
+        """Our parties as credentials roles; NoCpoParty when there is none (CredentialsRole+:
+        every handshake checks this before it calls or stores anything)."""
         async with self.database.read() as connection:
             parties = await list_parties(connection)
-        roles = [
+        if not parties:
+            raise NoCpoParty()
+        return [
             codec.convert(
                 {"role": p.role, "country_code": p.country_code, "party_id": p.party_id,
                  "business_details": p.business_details},
@@ -83,7 +125,6 @@ class Registry:
             )
             for p in parties
         ]
-        return Credentials(token=token, url=self.settings.versions_url, roles=roles)
 
     # --- the partner calls our credentials endpoint -------------------------------------
 
@@ -91,24 +132,29 @@ class Registry:
         """POST: a partner registers with the token A we gave it (we answer with token C)."""
         if caller.partner is not None or caller.registration_id is None:
             raise MethodNotAllowed("already registered: use PUT to update, DELETE to end")
+        await self._our_roles()
         roles = _roles(offered)
         async with self.database.read() as connection:
             holder = await store.registered_with_roles(connection, roles)
         if holder is not None:
             raise MethodNotAllowed(f"these roles are registered already (partner {holder.id})")
-        found = await discover(self.client, offered.url, offered.token)
+        token_base64 = caller.registration_token_base64
+        found = await discover(self.client, offered.url, offered.token,
+                               token_base64=token_base64)
         token_c = new_token()
         async with self.database.write() as connection:
             partner_id = await store.insert_partner(
                 connection, status=store.REGISTERED, versions_url=offered.url,
                 version=found.version, endpoints=found.endpoints, roles=roles,
-                outbound_token=offered.token, inbound_token_hash=token_hash(token_c),
+                outbound_token=offered.token, outbound_token_base64=token_base64,
+                inbound_token_hash=token_hash(token_c),
             )
             if not await store.use_registration_token(
                 connection, caller.registration_id, partner_id
             ):
                 raise Unauthorized("this registration token was used meanwhile")
         self.auth.forget()
+        _log_missing_modules(partner_id, offered.url, found.endpoints)
         return await self.our_credentials(token_c)
 
     async def update(self, caller: store.Caller, offered: Credentials) -> Credentials:
@@ -116,6 +162,7 @@ class Registry:
         partner = caller.partner
         if partner is None or partner.status != store.REGISTERED:
             raise MethodNotAllowed("not registered: use POST with a registration token")
+        await self._our_roles()
         found = await discover(self.client, offered.url, offered.token,
                                token_base64=partner.outbound_token_base64)
         token_c = new_token()
@@ -126,6 +173,7 @@ class Registry:
                 inbound_token_hash=token_hash(token_c), pending_token_hash=None,
             )
         self.auth.forget()
+        _log_missing_modules(partner.id, offered.url, found.endpoints)
         return await self.our_credentials(token_c)
 
     async def remove(self, caller: store.Caller) -> None:
@@ -150,6 +198,7 @@ class Registry:
         self, versions_url: str, token_a: str, *, token_base64: bool = True
     ) -> store.Partner:
         """Register with a partner that gave us its token A; we keep its token C."""
+        await self._our_roles()
         found = await discover(self.client, versions_url, token_a, token_base64=token_base64)
         token_b = new_token()
         async with self.database.write() as connection:
@@ -175,12 +224,14 @@ class Registry:
             partner = await store.get_partner(connection, partner_id)
         self.auth.forget()
         assert partner is not None
+        _log_missing_modules(partner.id, versions_url, found.endpoints)
         return partner
 
     async def rotate(self, partner: store.Partner) -> store.Partner:
         """Update our credentials with a partner (PUT): new token B for it, new token C for us."""
         if partner.status != store.REGISTERED or partner.outbound_token is None:
             raise MethodNotAllowed("not registered")
+        await self._our_roles()
         options = {"token_base64": partner.outbound_token_base64}
         found = await discover(self.client, partner.versions_url, partner.outbound_token,
                                **options)
@@ -207,6 +258,7 @@ class Registry:
             updated = await store.get_partner(connection, partner.id)
         self.auth.forget()
         assert updated is not None
+        _log_missing_modules(updated.id, updated.versions_url, found.endpoints)
         return updated
 
     async def unregister(self, partner: store.Partner) -> str | None:
@@ -232,7 +284,4 @@ class Registry:
         reply = await self.client.request(
             method, url, token, body=codec.encode(ours), token_base64=token_base64
         )
-        try:
-            return codec.convert(reply.envelope.data, Credentials)
-        except Exception as error:
-            raise PartnerError(f"{method} {url}: invalid credentials in answer: {error}") from None
+        return self.client.data(reply, Credentials)

@@ -182,7 +182,10 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
                 result=pb.AUTHORIZATION_RESULT_NOT_ALLOWED, token=_token(row.token),
                 source=pb.AUTHORIZATION_SOURCE_PARTNER_UNREACHABLE)
         if info is None:
-            return pb.AuthorizeTokenResponse(result=pb.AUTHORIZATION_RESULT_UNKNOWN,
+            # The eMSP answered and did not authorize: a token it no longer knows (or whose
+            # request it refused) is not allowed, whatever the cache still says.
+            return pb.AuthorizeTokenResponse(result=pb.AUTHORIZATION_RESULT_NOT_ALLOWED,
+                                             token=_token(row.token),
                                              source=pb.AUTHORIZATION_SOURCE_REAL_TIME)
         return _from_answer(info)
 

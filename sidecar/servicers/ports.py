@@ -22,7 +22,8 @@ class RealTimeAuthorizer(Protocol):
         token_type: str,
         location: LocationReferences | None,
     ) -> AuthorizationInfo | None:
-        """The eMSP's answer; None when it does not know the token (404 / 2004).
+        """The eMSP's answer; None when it answered without authorizing: it does not know
+        the token (404 / 2004) or refused the request (another OCPI 2xxx).
 
         Raises ConnectionError (a builtin, so that the gateway need not import this module)
         when the eMSP gives no usable answer; the caller bounds the time it waits.

@@ -60,6 +60,8 @@ class Caller:
     partner: Partner | None = None
     # True when the partner used the token of a rotation still in progress.
     pending_token: bool = False
+    # For a token A: whether its partner is to get our token Base64-encoded.
+    registration_token_base64: bool = True
 
 
 def _partner(row: Row[Any]) -> Partner:
@@ -77,11 +79,16 @@ def _partner(row: Row[Any]) -> Partner:
     )
 
 
-async def create_registration_token(connection: AsyncConnection) -> str:
-    """Issue a CREDENTIALS_TOKEN_A; only its hash is stored, the token is returned once."""
+async def create_registration_token(
+    connection: AsyncConnection, *, token_base64: bool = True
+) -> str:
+    """Issue a CREDENTIALS_TOKEN_A; only its hash is stored, the token is returned once.
+
+    `token_base64` is handed to the partner that registers with it."""
     token = new_token()
     await connection.execute(
-        tables.registration_tokens.insert().values(token_hash=token_hash(token), created_at=now())
+        tables.registration_tokens.insert().values(
+            token_hash=token_hash(token), created_at=now(), token_base64=token_base64)
     )
     return token
 
@@ -98,15 +105,19 @@ async def find_caller(connection: AsyncConnection, digest: bytes) -> Caller | No
     ).first()
     if partner_row is not None:
         return Caller(partner=_partner(partner_row), pending_token=bool(partner_row.via_pending))
-    registration_id = (
+    registration = (
         await connection.execute(
-            select(tables.registration_tokens.c.id).where(
+            select(tables.registration_tokens.c.id,
+                   tables.registration_tokens.c.token_base64).where(
                 tables.registration_tokens.c.token_hash == digest,
                 tables.registration_tokens.c.used_at.is_(None),
             )
         )
-    ).scalar()
-    return Caller(registration_id=registration_id) if registration_id is not None else None
+    ).first()
+    if registration is None:
+        return None
+    return Caller(registration_id=registration.id,
+                  registration_token_base64=bool(registration.token_base64))
 
 
 async def use_registration_token(

@@ -53,6 +53,8 @@ registration_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("partner_id", Integer, ForeignKey("partners.id"), nullable=True),
+    # Whether the partner that registers with this token wants our token Base64-encoded.
+    Column("token_base64", Boolean, nullable=False, default=True),
 )
 
 # Roaming partners (eMSP platforms). One row per platform, whichever side started.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 
 import pytest
 
@@ -227,4 +228,151 @@ async def test_admin_requires_its_key(cpo: Cpo, emsp: FakeEmsp) -> None:
     bad = await cpo.admin.post("/partners", json={"versions_url": emsp.versions_url})
     assert bad.status_code == 400 and bad.json()["field"] == "token"
     missing = await cpo.admin.get("/partners/999")
+    assert missing.status_code == 404
+
+
+# --- no CPO party yet: our credentials would have `roles: []` -----------------------------
+
+PARTY_HINT = "PUT /admin/parties/{country_code}/{party_id}"
+
+
+async def test_we_refuse_to_register_before_a_party_is_configured(
+    cpo_without_parties: Cpo, emsp: FakeEmsp
+) -> None:
+    cpo = cpo_without_parties
+    reply = await cpo.admin.post("/partners", json={"versions_url": emsp.versions_url,
+                                                    "token": emsp.issue_token_a()})
+    assert reply.status_code == 409, reply.text
+    assert PARTY_HINT in reply.json()["error"]
+    assert emsp.received == []  # refused before calling the partner
+    assert (await cpo.admin.get("/partners")).json() == []
+    # Once a party exists, the same token A registers, with that party as our role.
+    added = await cpo.admin.put("/parties/NL/CPA", json={"business_details": {"name": "A"}})
+    assert added.status_code == 200, added.text
+    reply = await cpo.admin.post("/partners", json={"versions_url": emsp.versions_url,
+                                                    "token": emsp.accepted["A"]})
+    assert reply.status_code == 201, reply.text
+    (sent,) = [r.body for r in emsp.received if r.method == "POST"]
+    assert [(r["country_code"], r["party_id"], r["role"]) for r in sent["roles"]] == [
+        ("NL", "CPA", "CPO")]
+
+
+async def test_an_emsp_registering_before_we_have_a_party_gets_3000(
+    cpo_without_parties: Cpo, emsp: FakeEmsp
+) -> None:
+    cpo = cpo_without_parties
+    token_a = await new_token_a(cpo)
+    reply = await emsp.register_with(cpo.versions_url, token_a)
+    body = reply.json()
+    assert body["status_code"] == 3000, body
+    assert PARTY_HINT in body["status_message"]
+    assert "data" not in body
+    assert not any(r.path.startswith("/ocpi") for r in emsp.received)  # never called back
+    assert (await cpo.admin.get("/partners")).json() == []
+    # Nothing was spent: with a party configured, the same token A registers.
+    await cpo.admin.put("/parties/NL/CPA", json={"business_details": {"name": "A"}})
+    again = await emsp.register_with(cpo.versions_url, token_a)
+    assert again.json()["status_code"] == 1000, again.text
+    assert [r["party_id"] for r in again.json()["data"]["roles"]] == ["CPA"]
+
+
+# --- a partner that offers only some of the modules we exchange ----------------------------
+
+PARTIAL = [("credentials", "SENDER"), ("locations", "RECEIVER"), ("sessions", "RECEIVER"),
+           ("cdrs", "SENDER"), ("tokens", "RECEIVER"), ("commands", "SENDER")]
+PARTIAL_USE = {"locations": "pushed", "sessions": "pushed", "cdrs": "not offered",
+               "tariffs": "not offered", "tokens": "not offered"}
+
+
+@pytest.mark.parametrize("direction", ["we register", "it registers"])
+async def test_a_partner_without_some_endpoints_is_registered_and_shows_them(
+    cpo: Cpo, emsp: FakeEmsp, caplog: pytest.LogCaptureFixture, direction: str
+) -> None:
+    caplog.set_level(logging.WARNING, "gateway.registration")
+    emsp.modules = PARTIAL
+    if direction == "we register":
+        reply = await cpo.admin.post("/partners", json={"versions_url": emsp.versions_url,
+                                                        "token": emsp.issue_token_a()})
+        assert reply.status_code == 201, reply.text
+        assert reply.json()["modules"] == PARTIAL_USE
+    else:
+        reply = await emsp.register_with(cpo.versions_url, await new_token_a(cpo))
+        assert reply.json()["status_code"] == 1000, reply.text
+    (partner,) = (await cpo.admin.get("/partners")).json()
+    shown = (await cpo.admin.get(f"/partners/{partner['id']}")).json()
+    assert shown["modules"] == PARTIAL_USE
+    logged = [r.getMessage() for r in caplog.records if r.name == "gateway.registration"]
+    assert len(logged) == 1 and "cdrs, tariffs, tokens" in logged[0], logged
+
+
+async def test_a_full_partner_has_every_module_in_use(cpo: Cpo, emsp: FakeEmsp) -> None:
+    reply = await cpo.admin.post("/partners", json={"versions_url": emsp.versions_url,
+                                                    "token": emsp.issue_token_a()})
+    assert reply.json()["modules"] == {"locations": "pushed", "sessions": "pushed",
+                                       "cdrs": "pushed", "tariffs": "pushed",
+                                       "tokens": "pulled"}
+
+
+# --- token_base64 for partners that register with us, and later ---------------------------
+
+def raw(token: str) -> str:
+    return f"Token {token}"
+
+
+async def test_token_a_carries_token_base64_to_the_partner_it_makes(
+    cpo: Cpo, emsp: FakeEmsp
+) -> None:
+    made = await cpo.admin.post("/credentials-token-a", json={"token_base64": False})
+    assert made.status_code == 201, made.text
+    assert made.json()["token_base64"] is False
+    reply = await emsp.register_with(cpo.versions_url, made.json()["token"])
+    assert reply.json()["status_code"] == 1000, reply.text
+    # During the POST we checked its versions with its token, unencoded.
+    assert emsp.received[0].headers["authorization"] == raw(emsp.accepted["C"])
+    (partner,) = (await cpo.admin.get("/partners")).json()
+    assert partner["token_base64"] is False
+    # Later calls too (a PUT of our credentials starts by GETting its versions).
+    emsp.received.clear()
+    rotated = await cpo.admin.post(f"/partners/{partner['id']}/rotate")
+    assert rotated.status_code == 200, rotated.text
+    assert emsp.received[0].headers["authorization"].startswith("Token ")
+    assert all(r.headers["authorization"] != token_header(emsp.accepted["C"])["Authorization"]
+               for r in emsp.received)
+    # Without a body, token A keeps the default: Base64.
+    plain = await cpo.admin.post("/credentials-token-a")
+    assert plain.json()["token_base64"] is True
+
+
+async def test_token_base64_can_be_changed_on_a_partner(cpo: Cpo, emsp: FakeEmsp) -> None:
+    reply = await emsp.register_with(cpo.versions_url, await new_token_a(cpo))
+    assert reply.json()["status_code"] == 1000
+    (partner,) = (await cpo.admin.get("/partners")).json()
+    assert partner["token_base64"] is True
+    changed = await cpo.admin.patch(f"/partners/{partner['id']}", json={"token_base64": False})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["token_base64"] is False
+    assert (await cpo.admin.get(f"/partners/{partner['id']}")).json()["token_base64"] is False
+    token_c = emsp.accepted["C"]
+    emsp.received.clear()
+    rotated = await cpo.admin.post(f"/partners/{partner['id']}/rotate")
+    assert rotated.status_code == 200, rotated.text
+    assert emsp.received[0].headers["authorization"] == raw(token_c)
+    back = await cpo.admin.patch(f"/partners/{partner['id']}", json={"token_base64": True})
+    assert back.json()["token_base64"] is True
+
+
+@pytest.mark.parametrize("body", [{"token_base64": "false"}, {"token_base64": None},
+                                  {"token_base64": 0}, {"token_base64s": False}])
+async def test_token_base64_must_be_a_boolean(
+    cpo: Cpo, emsp: FakeEmsp, body: dict[str, object]
+) -> None:
+    reply = await emsp.register_with(cpo.versions_url, await new_token_a(cpo))
+    assert reply.json()["status_code"] == 1000
+    (partner,) = (await cpo.admin.get("/partners")).json()
+    for answer in (await cpo.admin.patch(f"/partners/{partner['id']}", json=body),
+                   await cpo.admin.post("/credentials-token-a", json=body)):
+        assert answer.status_code == 400, answer.text
+        assert "token_base64" in answer.json()["field"] + answer.json()["error"], answer.text
+    assert (await cpo.admin.get(f"/partners/{partner['id']}")).json()["token_base64"] is True
+    missing = await cpo.admin.patch("/partners/999", json={"token_base64": False})
     assert missing.status_code == 404

@@ -112,6 +112,54 @@ async def test_an_emsp_that_does_not_answer_in_time(
     assert reply.source == pb.AUTHORIZATION_SOURCE_PARTNER_UNREACHABLE
 
 
+@pytest.mark.parametrize("refusal", [(404, 2004), (200, 2004), (200, 2000), (200, 2001),
+                                     (200, 2002), (400, 2001)])
+@pytest.mark.parametrize("whitelist", ["ALLOWED_OFFLINE", "NEVER"])
+async def test_an_ocpi_client_error_is_the_emsps_answer_not_an_outage(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp, whitelist: str, refusal: tuple[int, int]
+) -> None:
+    # The eMSP answered: it does not know the token (2004 / HTTP 404), or refuses the
+    # request (another 2xxx). Either way the cached token is not allowed now; falling back
+    # to the cache's ALLOWED would let a revoked token charge.
+    await register(cpo, emsp)
+    await push(cpo, emsp, whitelist=whitelist)
+    emsp.failure = refusal
+    reply = await authorize(ev_core)
+    assert reply.result == pb.AUTHORIZATION_RESULT_NOT_ALLOWED
+    assert reply.source == pb.AUTHORIZATION_SOURCE_REAL_TIME
+    assert len(asked(emsp)) == 1
+
+
+@pytest.mark.parametrize("outage", [(200, 3000), (200, 3001), (503, 3000), (502, 2000)])
+async def test_ocpi_server_errors_and_http_5xx_fall_back_to_the_cache(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp, outage: tuple[int, int]
+) -> None:
+    await register(cpo, emsp)
+    await push(cpo, emsp, whitelist="ALLOWED_OFFLINE")
+    emsp.failure = outage
+    reply = await authorize(ev_core)
+    assert reply.result == pb.AUTHORIZATION_RESULT_ALLOWED
+    assert reply.source == pb.AUTHORIZATION_SOURCE_PARTNER_UNREACHABLE
+
+
+@pytest.mark.parametrize("whitelist", ["ALLOWED_OFFLINE", "NEVER"])
+async def test_an_answer_wrapped_in_a_list_is_the_answer(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp, whitelist: str
+) -> None:
+    await register(cpo, emsp)
+    token = await push(cpo, emsp, whitelist=whitelist)
+    emsp.authorize_listed = True
+    emsp.authorizations[UID] = answer(token, "BLOCKED")
+    emsp.authorizations["NEW1"] = answer({**OFFICIAL, "uid": "NEW1"})
+    cached = await authorize(ev_core)
+    assert cached.result == pb.AUTHORIZATION_RESULT_BLOCKED
+    assert cached.source == pb.AUTHORIZATION_SOURCE_REAL_TIME
+    unknown = await authorize(ev_core, "NEW1")
+    assert unknown.result == pb.AUTHORIZATION_RESULT_ALLOWED
+    assert unknown.source == pb.AUTHORIZATION_SOURCE_REAL_TIME
+    assert unknown.authorization_reference == "REF-1"
+
+
 async def test_an_unknown_token_is_asked_of_the_emsps(
     cpo: Cpo, ev_core: Core, emsp: FakeEmsp, second_emsp: FakeEmsp
 ) -> None:

@@ -48,7 +48,11 @@ def _add_columns(table: str, *names: str, index: str | None = None) -> Callable[
             column = declared.c[name]
             kind = column.type.compile(dialect=connection.dialect)
             default = getattr(column.default, "arg", None)
-            clause = f" NOT NULL DEFAULT {int(default)}" if default is not None else ""
+            clause = ""
+            if isinstance(default, bool) and connection.dialect.name == "postgresql":
+                clause = f" NOT NULL DEFAULT {str(default).upper()}"
+            elif default is not None:
+                clause = f" NOT NULL DEFAULT {int(default)}"
             connection.execute(text(
                 f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(name)} "
                 f"{kind}{clause}"))
@@ -101,6 +105,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _add_columns("outbox", "sent_action", "sent_targets", "claimed_by", "priority",
                            "refused_at", "last_http_status", "last_ocpi_status", "last_error",
                            index="ix_outbox_claimed")),
+    Migration(5, "token A carries the Base64 choice for its partner",
+              _add_columns("registration_tokens", "token_base64")),
 )
 
 

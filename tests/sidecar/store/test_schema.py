@@ -7,6 +7,7 @@ from sqlalchemy import func, inspect, select, text
 
 from sidecar.ocpi import codec
 from sidecar.ocpi.locations import Location
+from sidecar.ocpi.types import now
 from sidecar.store import tables
 from sidecar.store.engine import Database, normalise_url
 from sidecar.store.schema import upgrade
@@ -93,7 +94,65 @@ async def test_a_database_of_the_first_schema_upgrades_to_the_indexes_of_a_fresh
         upgraded = await _index_names(database)
     finally:
         await database.dispose()
-    assert applied == ["0002 page lists in creation order",
-                       "0003 case-insensitive location and tariff ids"]
+    assert applied[:2] == ["0002 page lists in creation order",
+                           "0003 case-insensitive location and tariff ids"]
     assert upgraded == fresh
     assert _MADE_LATER <= fresh and not fresh & set(_FIRST_SCHEMA_INDEXES)
+
+
+async def test_registration_tokens_of_an_older_schema_get_token_base64(
+    database_url: str,
+) -> None:
+    # A database from before migration 5: the column absent, a token A issued.
+    database = Database(database_url)
+    try:
+        await upgrade(database)
+        async with database.write() as connection:
+            await connection.execute(text(
+                "ALTER TABLE registration_tokens DROP COLUMN token_base64"))
+            await connection.execute(tables.schema_migrations.delete().where(
+                tables.schema_migrations.c.version == 5))
+            await connection.execute(text(
+                "INSERT INTO registration_tokens (token_hash, created_at)"
+                " VALUES (:hash, CURRENT_TIMESTAMP)"), {"hash": b"x" * 32})
+        applied = await upgrade(database)
+        async with database.read() as connection:
+            kept = await connection.scalar(select(tables.registration_tokens.c.token_base64))
+    finally:
+        await database.dispose()
+    assert applied == ["0005 token A carries the Base64 choice for its partner"]
+    assert kept is True
+
+
+async def test_an_outbox_of_the_first_schema_gets_the_in_flight_columns(
+    database_url: str,
+) -> None:
+    # A database from before migration 4: a pending row, none of the newer columns.
+    newer = ("sent_action", "sent_targets", "claimed_by", "priority", "refused_at",
+             "last_http_status", "last_ocpi_status", "last_error")
+    database = Database(database_url)
+    try:
+        await upgrade(database)
+        async with database.write() as connection:
+            await connection.execute(text("DROP INDEX ix_outbox_claimed"))
+            for column in newer:
+                await connection.execute(text(f"ALTER TABLE outbox DROP COLUMN {column}"))
+            await connection.execute(tables.schema_migrations.delete().where(
+                tables.schema_migrations.c.version == 4))
+            await connection.execute(tables.partners.insert().values(
+                status="REGISTERED", versions_url="http://127.0.0.1:9/v", endpoints=[],
+                roles=[], created_at=now(), updated_at=now()))
+            await connection.execute(text(
+                "INSERT INTO outbox (partner_id, module, country_code, party_id, object_id,"
+                " action, targets, generation, attempts, next_attempt_at, created_at)"
+                " SELECT id, 'locations', 'NL', 'CPA', 'LOC1', 'PUT', '', 1, 0,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM partners"))
+        applied = await upgrade(database)
+        async with database.read() as connection:
+            row = (await connection.execute(select(tables.outbox))).one()
+        indexes = await _index_names(database)
+    finally:
+        await database.dispose()
+    assert applied == ["0004 outbox keeps what is in flight, refusals per object, priorities"]
+    assert row.priority == 2 and row.sent_action is None and row.refused_at is None
+    assert "ix_outbox_claimed" in indexes
