@@ -1,0 +1,251 @@
+"""The real `serve` against a third-party OCPI implementation: the extrawest-ocpi library's
+eMSP role, in its own process and virtual environment (tests/fixtures/thirdparty.py).
+
+Our own fake eMSP shares our reading of the standard; this partner does not. Both handshake
+directions, its pull of every Sender module we have, and every kind of push we make are checked
+with its models doing the parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from ocpi_sidecar.v1 import locations_pb2_grpc, tariffs_pb2_grpc, transactions_pb2_grpc
+from ocpi_sidecar.v1.locations_pb2 import OCPP16_CHARGE_POINT_STATUS_CHARGING
+
+from tests.fixtures.thirdparty import ServedCpo, ThirdPartyEmsp, token_header
+from tests.fixtures.waiting import eventually
+from tests.servicers.test_locations import evse_status
+from tests.servicers.transaction_builders import (
+    T0,
+    location_request,
+    tariff_request,
+    ten_minutes,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def channel(served_cpo: ServedCpo) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(served_cpo.grpc) as channel:
+        yield channel
+
+
+async def it_registers_with_us(cpo: ServedCpo, emsp: ThirdPartyEmsp) -> dict[str, Any]:
+    created = await cpo.admin.post("/credentials-token-a")
+    assert created.status_code == 201, created.text
+    return await emsp.register_with(created.json()["versions_url"], created.json()["token"])
+
+
+async def we_register_with_it(cpo: ServedCpo, emsp: ThirdPartyEmsp) -> dict[str, Any]:
+    registered = await cpo.admin.post("/partners", json={
+        "versions_url": emsp.versions_url, "token": await emsp.issue_token_a()})
+    assert registered.status_code == 201, registered.text
+    partner: dict[str, Any] = registered.json()
+    return partner
+
+
+async def our_partners(cpo: ServedCpo) -> list[dict[str, Any]]:
+    listed = await cpo.admin.get("/partners")
+    assert listed.status_code == 200
+    partners: list[dict[str, Any]] = listed.json()
+    return partners
+
+
+def second(stamp: str) -> datetime:
+    """A timestamp to the second: the library keeps RFC 3339 timestamps without fractions."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).replace(microsecond=0)
+
+
+async def run_transaction(channel: grpc.aio.Channel, transaction_id: str) -> None:
+    """The core's ten-minute transaction: a session PUT, PATCHes, the CDR at the end."""
+    stub = transactions_pb2_grpc.TransactionServiceStub(channel)
+    for method, request in ten_minutes(transaction_id):
+        await getattr(stub, method)(request)
+
+
+async def a_site(channel: grpc.aio.Channel, *location_ids: str) -> None:
+    tariffs = tariffs_pb2_grpc.TariffServiceStub(channel)
+    locations = locations_pb2_grpc.LocationServiceStub(channel)
+    await tariffs.UpsertTariff(tariff_request("T1"))
+    await tariffs.UpsertTariff(tariff_request("T2"))
+    for location_id in location_ids:
+        await locations.UpsertLocation(location_request(location_id))
+
+
+# --- (a) registration, both ways -----------------------------------------------------------
+
+
+async def test_it_registers_with_us_with_the_token_a_we_gave(
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp
+) -> None:
+    reply = await it_registers_with_us(served_cpo, thirdparty_emsp)
+    assert (reply["http_status"], reply["body"]["status_code"]) == (200, 1000), reply
+    [partner] = await our_partners(served_cpo)
+    assert partner["status"] == "REGISTERED"
+    assert partner["versions_url"] == thirdparty_emsp.versions_url
+    assert {e["identifier"] for e in partner["endpoints"]} >= {
+        "credentials", "locations", "sessions", "cdrs", "tariffs"}
+    state = await thirdparty_emsp.state()
+    # We checked its versions and details with the token B it gave us, and were let in.
+    assert [(r["method"], r["path"], r["http_status"]) for r in state["received"]] == [
+        ("GET", "/ocpi/versions", 200), ("GET", "/ocpi/2.2.1/details", 200)]
+    # The token C we answered lets it in, and no longer our token A.
+    async with httpx.AsyncClient(timeout=10) as http:
+        with_c = await http.get(served_cpo.module_url("credentials"),
+                                headers=token_header(state["cpo"]["token"]))
+    assert with_c.status_code == 200 and with_c.json()["status_code"] == 1000
+
+
+async def test_we_register_with_it_with_the_token_a_it_gave(
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp
+) -> None:
+    partner = await we_register_with_it(served_cpo, thirdparty_emsp)
+    assert partner["status"] == "REGISTERED"
+    # It advertises its endpoints with a trailing slash; we keep them as given.
+    urls = {e["identifier"]: e["url"] for e in partner["endpoints"]}
+    assert urls["locations"] == f"{thirdparty_emsp.url}/ocpi/emsp/2.2.1/locations/"
+    state = await thirdparty_emsp.state()
+    posted = [r for r in state["received"] if r["method"] == "POST"]
+    assert [(r["path"], r["http_status"], r["ocpi_status"]) for r in posted] == [
+        ("/ocpi/emsp/2.2.1/credentials/", 200, 1000)]
+    # Its token A is spent; it holds our token B-turned-C and our endpoints.
+    assert state["tokens_a"] == 0 and state["tokens_c"] == 1
+    assert state["cpo"]["versions_url"] == served_cpo.versions_url
+    assert state["cpo"]["endpoints"]["locations"] == served_cpo.module_url("locations")
+
+
+# --- (b) it pulls every Sender module ------------------------------------------------------
+
+
+async def test_it_pulls_every_sender_module_page_by_page(
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel
+) -> None:
+    reply = await it_registers_with_us(served_cpo, thirdparty_emsp)
+    assert reply["body"]["status_code"] == 1000, reply
+    await a_site(channel, "LOC1", "LOC2")
+    await run_transaction(channel, "TX1")
+    await run_transaction(channel, "TX2")
+
+    pulled = await thirdparty_emsp.pull(limit=1)
+    for module in ("locations", "tariffs", "sessions", "cdrs"):
+        got = pulled[module]
+        assert got["errors"] == [], got["errors"]
+        assert [p["http_status"] for p in got["pages"]] == [200, 200], (module, got["pages"])
+        assert {p["total"] for p in got["pages"]} == {"2"}, (module, got["pages"])
+    ids = {m: [o["id"] for o in pulled[m]["objects"]] for m in pulled}
+    # Its models lower-case CiStrings (ids among them); the objects are ours all the same.
+    assert ids["locations"] == ["loc1", "loc2"]
+    assert ids["tariffs"] == ["t1", "t2"]
+    assert sorted(s["id"] for s in pulled["sessions"]["objects"]) == ["tx1", "tx2"]
+    sessions = {s["id"]: s for s in pulled["sessions"]["objects"]}
+    assert {s["status"] for s in sessions.values()} == {"COMPLETED"}
+    assert {s["kwh"] for s in sessions.values()} == {1.6}
+    cdrs = pulled["cdrs"]["objects"]
+    assert len(cdrs) == 2 and {c["total_energy"] for c in cdrs} == {1.6}
+    assert {c["currency"] for c in cdrs} == {"EUR"}
+
+
+# --- (c) every push we make is accepted by its models ----------------------------------------
+
+
+def _pushes(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in state["received"] if not r["path"].startswith("/ocpi/versions")
+            and "/credentials" not in r["path"] and not r["path"].endswith("/details")]
+
+
+async def test_every_push_is_accepted_and_stored_as_sent(
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel
+) -> None:
+    partner = await we_register_with_it(served_cpo, thirdparty_emsp)
+    await a_site(channel, "LOC1")
+    emsp = thirdparty_emsp
+    await eventually(lambda: _stored(emsp, "locations", "NL/CPA/LOC1"))
+    await eventually(lambda: _stored(emsp, "tariffs", "NL/CPA/T2"))
+
+    locations = locations_pb2_grpc.LocationServiceStub(channel)
+    await locations.SetEvseStatus(evse_status(
+        "EVSE1", at=T0, ocpp16_status=OCPP16_CHARGE_POINT_STATUS_CHARGING))
+    await eventually(lambda: _evse_status(emsp, "CHARGING"))
+    await run_transaction(channel, "TX1")
+    await eventually(lambda: _has_cdr(emsp))
+    # The session's last PATCH (COMPLETED) and the CDR are separate deliveries.
+    await eventually(lambda: _session_status(emsp, "COMPLETED"))
+
+    state = await emsp.state()
+    pushes = _pushes(state)
+    refused = [r for r in pushes if (r["http_status"], r["ocpi_status"]) != (200, 1000)]
+    assert refused == [], refused
+    kinds = {(r["method"], r["path"].split("/")[4]) for r in pushes}
+    assert kinds >= {("PUT", "locations"), ("PATCH", "locations"), ("PUT", "tariffs"),
+                     ("PUT", "sessions"), ("PATCH", "sessions"), ("POST", "cdrs")}, kinds
+    status = await served_cpo.admin.get(f"/partners/{partner['id']}/push-status")
+    assert status.json()["last_error"] is None, status.json()
+
+    # What it stores is what we serve (the ids in our spelling: its store keeps them).
+    ours = await _our_objects(served_cpo, state["cpo"]["token"])
+    location = state["objects"]["locations"]["nl/cpa/loc1"]
+    served_location = ours["locations"][0]
+    assert (location["country_code"], location["party_id"], location["id"]) == (
+        "NL", "CPA", "LOC1")
+    assert [e["uid"] for e in location["evses"]] == ["EVSE1"]
+    assert location["evses"][0]["status"] == served_location["evses"][0]["status"]
+    assert location["evses"][0]["evse_id"] == served_location["evses"][0]["evse_id"]
+    assert location["coordinates"] == served_location["coordinates"]
+    assert second(location["evses"][0]["last_updated"]) == second(
+        served_location["evses"][0]["last_updated"])
+    for tariff in ours["tariffs"]:
+        stored = state["objects"]["tariffs"][f"nl/cpa/{tariff['id'].lower()}"]
+        assert stored["id"] == tariff["id"] and stored["currency"] == tariff["currency"]
+        assert _prices(stored) == _prices(tariff)
+    session = state["objects"]["sessions"]["nl/cpa/tx1"]
+    [served_session] = ours["sessions"]
+    assert (session["id"], session["status"]) == ("TX1", served_session["status"])
+    assert session["kwh"] == served_session["kwh"]
+    assert session["total_cost"] == served_session["total_cost"]
+    assert session["cdr_token"]["uid"] == served_session["cdr_token"]["uid"]
+    [served_cdr] = ours["cdrs"]
+    cdr = state["objects"]["cdrs"][served_cdr["id"].lower()]
+    assert cdr["id"] == served_cdr["id"]
+    assert cdr["total_energy"] == served_cdr["total_energy"]
+    assert cdr["total_cost"] == served_cdr["total_cost"]
+    assert len(cdr["charging_periods"]) == len(served_cdr["charging_periods"])
+
+
+async def _stored(emsp: ThirdPartyEmsp, module: str, key: str) -> bool:
+    return await emsp.stored(module, key) is not None
+
+
+async def _evse_status(emsp: ThirdPartyEmsp, status: str) -> bool:
+    location = await emsp.stored("locations", "NL/CPA/LOC1")
+    return bool(location) and location["evses"][0]["status"] == status
+
+
+async def _session_status(emsp: ThirdPartyEmsp, status: str) -> bool:
+    session = await emsp.stored("sessions", "NL/CPA/TX1")
+    return bool(session) and session["status"] == status
+
+
+async def _has_cdr(emsp: ThirdPartyEmsp) -> bool:
+    return bool((await emsp.state())["objects"]["cdrs"])
+
+
+def _prices(tariff: dict[str, Any]) -> list[list[tuple[str, float, float | None]]]:
+    return [[(c["type"], float(c["price"]), c.get("vat")) for c in e["price_components"]]
+            for e in tariff["elements"]]
+
+
+async def _our_objects(cpo: ServedCpo, token: str) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for module in ("locations", "tariffs", "sessions", "cdrs"):
+            answer = await http.get(cpo.module_url(module), headers=token_header(token))
+            assert answer.status_code == 200, answer.text
+            found[module] = answer.json()["data"]
+    return found
