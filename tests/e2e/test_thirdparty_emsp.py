@@ -15,12 +15,14 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from ocpi_sidecar.v1 import locations_pb2 as loc
 from ocpi_sidecar.v1 import locations_pb2_grpc, tariffs_pb2_grpc, transactions_pb2_grpc
+from ocpi_sidecar.v1 import tariffs_pb2 as tar
 from ocpi_sidecar.v1.locations_pb2 import OCPP16_CHARGE_POINT_STATUS_CHARGING
 
 from tests.fixtures.thirdparty import ServedCpo, ThirdPartyEmsp, token_header
 from tests.fixtures.waiting import eventually
-from tests.servicers.test_locations import evse_status
+from tests.servicers.test_locations import connector, evse, evse_status
 from tests.servicers.transaction_builders import (
     T0,
     location_request,
@@ -124,8 +126,10 @@ async def test_we_register_with_it_with_the_token_a_it_gave(
 # --- (b) it pulls every Sender module ------------------------------------------------------
 
 
+@pytest.mark.parametrize("routing", [None, ("NL", "CPA")], ids=["direct", "routing headers"])
 async def test_it_pulls_every_sender_module_page_by_page(
-    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel,
+    routing: tuple[str, str] | None,
 ) -> None:
     reply = await it_registers_with_us(served_cpo, thirdparty_emsp)
     assert reply["body"]["status_code"] == 1000, reply
@@ -133,7 +137,9 @@ async def test_it_pulls_every_sender_module_page_by_page(
     await run_transaction(channel, "TX1")
     await run_transaction(channel, "TX2")
 
-    pulled = await thirdparty_emsp.pull(limit=1)
+    # With routing headers it names itself DE/EMP: the party it declared, though its models
+    # sent our credentials handshake that party lower-cased (a CiString is case-insensitive).
+    pulled = await thirdparty_emsp.pull(limit=1, to=routing)
     for module in ("locations", "tariffs", "sessions", "cdrs"):
         got = pulled[module]
         assert got["errors"] == [], got["errors"]
@@ -160,10 +166,22 @@ def _pushes(state: dict[str, Any]) -> list[dict[str, Any]]:
             and "/credentials" not in r["path"] and not r["path"].endswith("/details")]
 
 
+async def registered(cpo: ServedCpo, emsp: ThirdPartyEmsp, direction: str) -> dict[str, Any]:
+    """Register either way; returns the partner as our admin API shows it."""
+    if direction == "we register":
+        return await we_register_with_it(cpo, emsp)
+    reply = await it_registers_with_us(cpo, emsp)
+    assert reply["body"]["status_code"] == 1000, reply
+    [partner] = await our_partners(cpo)
+    return partner
+
+
+@pytest.mark.parametrize("direction", ["we register", "it registers"])
 async def test_every_push_is_accepted_and_stored_as_sent(
-    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel,
+    direction: str,
 ) -> None:
-    partner = await we_register_with_it(served_cpo, thirdparty_emsp)
+    partner = await registered(served_cpo, thirdparty_emsp, direction)
     await a_site(channel, "LOC1")
     emsp = thirdparty_emsp
     await eventually(lambda: _stored(emsp, "locations", "NL/CPA/LOC1"))
@@ -227,6 +245,30 @@ async def _evse_status(emsp: ThirdPartyEmsp, status: str) -> bool:
     return bool(location) and location["evses"][0]["status"] == status
 
 
+async def _has_evses(emsp: ThirdPartyEmsp, uids: set[str]) -> bool:
+    location = await emsp.stored("locations", "NL/CPA/LOC1")
+    return bool(location) and {e["uid"] for e in location["evses"]} == uids
+
+
+async def _evse_of(emsp: ThirdPartyEmsp, uid: str, field: str, value: str) -> bool:
+    location = await emsp.stored("locations", "NL/CPA/LOC1")
+    return any(e["uid"] == uid and e[field] == value for e in location["evses"])
+
+
+async def _gone(emsp: ThirdPartyEmsp, module: str, key: str) -> bool:
+    return await emsp.stored(module, key) is None
+
+
+async def _status_listed(cpo: ServedCpo, reply: dict[str, Any], location_id: str,
+                         status: str) -> bool:
+    """Our own GET shows the EVSE status (the core's report is stored asynchronously)."""
+    token = reply["body"]["data"]["token"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.get(f"{cpo.module_url('locations')}/{location_id}",
+                                headers=token_header(token))
+    return bool(answer.json()["data"]["evses"][0]["status"] == status)
+
+
 async def _session_status(emsp: ThirdPartyEmsp, status: str) -> bool:
     session = await emsp.stored("sessions", "NL/CPA/TX1")
     return bool(session) and session["status"] == status
@@ -249,3 +291,91 @@ async def _our_objects(cpo: ServedCpo, token: str) -> dict[str, list[dict[str, A
             assert answer.status_code == 200, answer.text
             found[module] = answer.json()["data"]
     return found
+
+
+async def test_evse_and_tariff_changes_and_removals_reach_it(
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel
+) -> None:
+    await we_register_with_it(served_cpo, thirdparty_emsp)
+    await a_site(channel, "LOC1")
+    emsp = thirdparty_emsp
+    await eventually(lambda: _stored(emsp, "tariffs", "NL/CPA/T2"))
+    await eventually(lambda: _stored(emsp, "locations", "NL/CPA/LOC1"))
+    locations = locations_pb2_grpc.LocationServiceStub(channel)
+    tariffs = tariffs_pb2_grpc.TariffServiceStub(channel)
+
+    await locations.UpsertEvse(loc.UpsertEvseRequest(
+        idempotency_key="evse2", location_id="LOC1",
+        evse=evse("EVSE2", connector("1"), connector("2"), evse_id="NL*CPA*E2")))
+    await eventually(lambda: _has_evses(emsp, {"EVSE1", "EVSE2"}))
+    await locations.RemoveEvse(loc.RemoveEvseRequest(
+        idempotency_key="rm-evse1", location_id="LOC1", evse_uid="EVSE1"))
+    await eventually(lambda: _evse_of(emsp, "EVSE1", "status", "REMOVED"))
+    await tariffs.DeleteTariff(tar.DeleteTariffRequest(idempotency_key="rm-t2", tariff_id="T2"))
+    await eventually(lambda: _gone(emsp, "tariffs", "NL/CPA/T2"))
+
+    state = await emsp.state()
+    refused = [r for r in _pushes(state) if (r["http_status"], r["ocpi_status"]) != (200, 1000)]
+    assert refused == [], refused
+    location = state["objects"]["locations"]["nl/cpa/loc1"]
+    evse2 = next(e for e in location["evses"] if e["uid"] == "EVSE2")
+    assert evse2["evse_id"] == "NL*CPA*E2"
+    assert [c["id"] for c in evse2["connectors"]] == ["1", "2"]
+
+
+async def test_we_rotate_credentials_at_it_and_unregister(
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel
+) -> None:
+    partner = await we_register_with_it(served_cpo, thirdparty_emsp)
+    before = (await thirdparty_emsp.state())["cpo"]["token"]
+    rotated = await served_cpo.admin.post(f"/partners/{partner['id']}/rotate")
+    assert rotated.status_code == 200, rotated.text
+    state = await thirdparty_emsp.state()
+    put = [r for r in state["received"] if r["method"] == "PUT"]
+    assert [(r["path"], r["http_status"], r["ocpi_status"]) for r in put] == [
+        ("/ocpi/emsp/2.2.1/credentials/", 200, 1000)]
+    assert state["cpo"]["token"] != before and state["tokens_c"] == 1
+    # Pushes after the rotation carry the new token C it issued.
+    await a_site(channel, "LOC1")
+    await eventually(lambda: _stored(thirdparty_emsp, "locations", "NL/CPA/LOC1"))
+    async with httpx.AsyncClient(timeout=10) as http:
+        old = await http.get(served_cpo.module_url("locations"), headers=token_header(before))
+        new = await http.get(served_cpo.module_url("locations"),
+                             headers=token_header(state["cpo"]["token"]))
+    assert (old.status_code, new.status_code) == (401, 200)
+
+    gone = await served_cpo.admin.delete(f"/partners/{partner['id']}")
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["partner_error"] is None, gone.json()
+    state = await thirdparty_emsp.state()
+    deleted = [r for r in state["received"] if r["method"] == "DELETE"]
+    assert [(r["path"], r["http_status"], r["ocpi_status"]) for r in deleted] == [
+        ("/ocpi/emsp/2.2.1/credentials/", 200, 1000)]
+    assert state["cpo"] == {} and state["tokens_c"] == 0
+
+
+async def test_it_polls_with_date_from_and_gets_only_what_changed(
+    served_cpo: ServedCpo, thirdparty_emsp: ThirdPartyEmsp, channel: grpc.aio.Channel
+) -> None:
+    reply = await it_registers_with_us(served_cpo, thirdparty_emsp)
+    assert reply["body"]["status_code"] == 1000, reply
+    await a_site(channel, "LOC1", "LOC2", "LOC3")
+    first = await thirdparty_emsp.pull(limit=2)
+    stamps = sorted(o["last_updated"] for o in first["locations"]["objects"])
+    assert len(stamps) == 3
+    locations = locations_pb2_grpc.LocationServiceStub(channel)
+    await locations.SetEvseStatus(evse_status(
+        "EVSE1", at=T0, location_id="LOC2", ocpp16_status=OCPP16_CHARGE_POINT_STATUS_CHARGING))
+    # It polls from the newest last_updated it holds: to the second, as its models keep
+    # timestamps, so what changed in that second comes again (as date_from is inclusive).
+    since = max(stamps)
+    await eventually(lambda: _status_listed(served_cpo, reply, "LOC2", "CHARGING"))
+    later = await thirdparty_emsp.pull(limit=1, date_from=since)
+    got = later["locations"]
+    assert got["errors"] == []
+    changed = {o["id"]: o for o in got["objects"]}
+    assert "loc2" in changed and changed["loc2"]["evses"][0]["status"] == "CHARGING"
+    assert all(o["last_updated"] >= since for o in got["objects"])
+    # One object a page, every page found through Link, each keeping date_from.
+    assert len(got["pages"]) == len(got["objects"]) == int(got["pages"][0]["total"])
+    assert all("date_from=" in p["url"] for p in got["pages"]), got["pages"]

@@ -273,23 +273,40 @@ async def register(versions_url: str = Body(...), token: str = Body(...)) -> dic
     return {"http_status": reply.status_code, "body": body}
 
 
+def _routing(to: tuple[str, str] | None) -> dict[str, str]:
+    """OCPI 2.2.1 routing headers: from us, to the CPO party asked for."""
+    if to is None:
+        return {}
+    return {"OCPI-from-country-code": COUNTRY_CODE, "OCPI-from-party-id": PARTY_ID,
+            "OCPI-to-country-code": to[0], "OCPI-to-party-id": to[1]}
+
+
 @control.post("/pull")
-async def pull(limit: int = Body(..., embed=True)) -> dict[str, Any]:
+async def pull(limit: int = Body(...), date_from: str | None = Body(None),
+               to: tuple[str, str] | None = Body(None)) -> dict[str, Any]:
     """GET every Sender module of the CPO, `limit` objects a page, following `Link` to the next
-    page, and parse each object with the library's own models."""
+    page, and parse each object with the library's own models; with routing headers to the
+    CPO party `to` when given."""
     result: dict[str, Any] = {}
+    headers = {**_header(State.cpo["token"]), **_routing(to)}
     async with httpx.AsyncClient(timeout=10) as http:
         for module, model in PULLED.items():
             url: str | None = State.cpo["endpoints"][module]
             params: dict[str, Any] | None = {"limit": limit}
+            if date_from is not None:
+                params["date_from"] = date_from
             pages: list[dict[str, Any]] = []
             objects: list[Any] = []
             errors: list[str] = []
             while url is not None and len(pages) < 50:
-                answer = await http.get(url, params=params, headers=_header(State.cpo["token"]))
+                answer = await http.get(url, params=params, headers=headers)
                 pages.append({"url": str(answer.url), "http_status": answer.status_code,
+                              "ocpi_status": answer.json().get("status_code"),
                               "total": answer.headers.get("x-total-count"),
                               "limit": answer.headers.get("x-limit")})
+                if answer.status_code != 200:
+                    errors.append(f"{module}: HTTP {answer.status_code} {answer.text}")
+                    break
                 envelope = OCPIResponse(**answer.json())
                 for item in envelope.data:
                     try:
