@@ -222,6 +222,7 @@ async def test_every_push_is_accepted_and_stored_as_sent(
         stored = state["objects"]["tariffs"][f"nl/cpa/{tariff['id'].lower()}"]
         assert stored["id"] == tariff["id"] and stored["currency"] == tariff["currency"]
         assert _prices(stored) == _prices(tariff)
+        assert differences(stored, tariff) == []
     session = state["objects"]["sessions"]["nl/cpa/tx1"]
     [served_session] = ours["sessions"]
     assert (session["id"], session["status"]) == ("TX1", served_session["status"])
@@ -234,6 +235,40 @@ async def test_every_push_is_accepted_and_stored_as_sent(
     assert cdr["total_energy"] == served_cdr["total_energy"]
     assert cdr["total_cost"] == served_cdr["total_cost"]
     assert len(cdr["charging_periods"]) == len(served_cdr["charging_periods"])
+    # Field by field, everything we serve is what it holds (its models add empty defaults
+    # and keep timestamps to the second). Session periods are left out: its PATCH replaces
+    # the list, where ours appends new periods.
+    assert differences(location, served_location) == []
+    # Its CdrLocation model has no evse_uid (2.2.1 requires it), so it drops ours.
+    assert differences(cdr, served_cdr) == [
+        ".cdr_location.evse_uid: None held, 'EVSE1' served"]
+    assert differences({**session, "charging_periods": None},
+                       {**served_session, "charging_periods": None}) == []
+
+
+def differences(stored: Any, served: Any, path: str = "") -> list[str]:
+    """Where what the library holds differs from what we serve."""
+    if isinstance(served, dict) and isinstance(stored, dict):
+        found = []
+        for key, value in served.items():
+            found += differences(stored.get(key), value, f"{path}.{key}")
+        for key, value in stored.items():
+            if key not in served and value not in (None, [], {}):
+                found.append(f"{path}.{key}: {value!r} held, not served")
+        return found
+    if isinstance(served, list) and isinstance(stored, list) and len(served) == len(stored):
+        return [d for n, (a, b) in enumerate(zip(stored, served, strict=True))
+                for d in differences(a, b, f"{path}[{n}]")]
+    if isinstance(served, str) and isinstance(stored, str) and served.endswith("Z"):
+        try:
+            same = second(stored) == second(served)
+        except ValueError:
+            same = stored == served
+    elif isinstance(served, int | float) and isinstance(stored, int | float):
+        same = float(stored) == float(served)
+    else:
+        same = stored == served
+    return [] if same else [f"{path}: {stored!r} held, {served!r} served"]
 
 
 async def _stored(emsp: ThirdPartyEmsp, module: str, key: str) -> bool:
