@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.emsp",
     "tests.fixtures.cpo",
     "tests.fixtures.grpc",
+    "tests.fixtures.thirdparty",
 ]
 
 
