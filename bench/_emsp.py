@@ -11,14 +11,22 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-REPLY = (b'{"status_code":1000,"timestamp":"2026-01-01T00:00:00Z"}')
-RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-            + str(len(REPLY)).encode() + b"\r\n\r\n" + REPLY)
+
+def _response(status: bytes, reply: bytes) -> bytes:
+    return (b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(reply)).encode() + b"\r\n\r\n" + reply)
+
+
+RESPONSE = _response(b"200 OK", b'{"status_code":1000,"timestamp":"2026-01-01T00:00:00Z"}')
+# What an eMSP answers for an object it refuses: the client-error range of OCPI.
+REFUSAL = _response(b"400 Bad Request", b'{"status_code":2001,"status_message":"refused",'
+                    b'"timestamp":"2026-01-01T00:00:00Z"}')
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self, log: list[tuple[float, bytes]]) -> None:
+    def __init__(self, log: list[tuple[float, bytes]], refuse: bytes | None) -> None:
         self.log = log
+        self.refuse = refuse
         self.buffer = b""
         self.transport: Any = None
 
@@ -41,17 +49,22 @@ class _Protocol(asyncio.Protocol):
                 return
             body = self.buffer[end + 4:end + 4 + length]
             self.buffer = self.buffer[end + 4 + length:]
-            self.log.append((time.time(), head.split(b"\r\n", 1)[0] + b" " + body[:200]))
+            request_line = head.split(b"\r\n", 1)[0]
+            self.log.append((time.time(), request_line + b" " + body[:200]))
             assert self.transport is not None
-            self.transport.write(RESPONSE)
+            refused = self.refuse is not None and self.refuse in request_line
+            self.transport.write(REFUSAL if refused else RESPONSE)
 
 
-def run(ports: list[int], pipe: Connection) -> None:
-    """Serve on `ports` until the pipe says "stop"; then send back the request log."""
+def run(ports: list[int], pipe: Connection, refuse: bytes | None = None) -> None:
+    """Serve on `ports` until the pipe says "stop"; then send back the request log.
+
+    Requests whose request line contains `refuse` are answered with HTTP 400 / OCPI 2001.
+    """
     async def main() -> None:
         log: list[tuple[float, bytes]] = []
         loop = asyncio.get_running_loop()
-        servers = [await loop.create_server(lambda: _Protocol(log), "127.0.0.1", port)
+        servers = [await loop.create_server(lambda: _Protocol(log, refuse), "127.0.0.1", port)
                    for port in ports]
         pipe.send("ready")
         await loop.run_in_executor(None, pipe.recv)

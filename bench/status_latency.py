@@ -1,9 +1,13 @@
 """EVSE status change over gRPC until the eMSP has the PATCH: p50 and p99 at a steady rate.
 
-    .venv/bin/python -m bench.status_latency [--rate 200] [--seconds 10]
+    .venv/bin/python -m bench.status_latency [--rate 200] [--seconds 10] [--refusing]
 
 Three processes: the real `ocpi-sidecar serve` (SQLite), a fake eMSP that stamps each
 request on arrival, and this one playing the core. Prints numbers; asserts nothing.
+
+With `--refusing` it runs twice and prints both rows: as above, then with a second location
+that the eMSP refuses (HTTP 400, OCPI 2001) taking every tenth status change; the latency
+is of the accepted location's changes.
 """
 
 from __future__ import annotations
@@ -50,24 +54,27 @@ async def prepare(url: str, emsp_port: int) -> None:
     await database.dispose()
 
 
-def location() -> locations_pb2.Location:
+def location(location_id: str = "LOC1", evses: int = EVSES) -> locations_pb2.Location:
     connector = locations_pb2.Connector(
         id="1", standard=locations_pb2.CONNECTOR_TYPE_IEC_62196_T2,
         format=locations_pb2.CONNECTOR_FORMAT_SOCKET,
         power_type=locations_pb2.POWER_TYPE_AC_3_PHASE,
         max_voltage=230, max_amperage=32)
     return locations_pb2.Location(
-        id="LOC1", party=common_pb2.PartyRef(country_code="NL", party_id="CPA"), publish=True,
+        id=location_id, party=common_pb2.PartyRef(country_code="NL", party_id="CPA"),
+        publish=True,
         address="Oudegracht 1", city="Utrecht", country="NLD",
         coordinates=common_pb2.GeoLocation(latitude="52.09074", longitude="5.12142"),
         time_zone="Europe/Amsterdam",
-        evses=[locations_pb2.Evse(uid=f"EVSE{n}", connectors=[connector]) for n in range(EVSES)])
+        evses=[locations_pb2.Evse(uid=f"EVSE{n}", connectors=[connector])
+               for n in range(evses)])
 
 
 async def drive(
-    grpc_address: str, rate: float, seconds: float
+    grpc_address: str, rate: float, seconds: float, refusing: bool = False
 ) -> tuple[list[tuple[float, str, str]], list[float]]:
-    """Send status changes at `rate`/s; (sent at, evse uid, OCPI status) and ack times (ms)."""
+    """Send status changes at `rate`/s; (sent at, evse uid, OCPI status) of LOC1's changes
+    and ack times (ms). `refusing`: every tenth change goes to the refused location."""
     sent: list[tuple[float, str, str]] = []
     acks: list[float] = []
 
@@ -80,6 +87,9 @@ async def drive(
         stub = locations_pb2_grpc.LocationServiceStub(channel)
         await stub.UpsertLocation(locations_pb2.UpsertLocationRequest(
             idempotency_key="setup", location=location()))
+        if refusing:
+            await stub.UpsertLocation(locations_pb2.UpsertLocationRequest(
+                idempotency_key="setup-refused", location=location("REFUSED", 1)))
         await asyncio.sleep(1.0)
         statuses = [("OCPP16_CHARGE_POINT_STATUS_CHARGING", "CHARGING"),
                     ("OCPP16_CHARGE_POINT_STATUS_AVAILABLE", "AVAILABLE")]
@@ -94,28 +104,28 @@ async def drive(
             name, ocpi = statuses[(number // EVSES) % 2]
             stamp = Timestamp()
             stamp.FromDatetime(datetime.now(UTC))
+            to_refused = refusing and number % 10 == 0
             request = locations_pb2.SetEvseStatusRequest(
-                idempotency_key=f"s{number}", location_id="LOC1", evse_uid=uid,
-                timestamp=stamp, ocpp16_status=getattr(locations_pb2, name))
-            sent.append((time.time(), uid, ocpi))
+                idempotency_key=f"s{number}", location_id="REFUSED" if to_refused else "LOC1",
+                evse_uid="EVSE0" if to_refused else uid, timestamp=stamp,
+                ocpp16_status=getattr(locations_pb2, name))
+            if not to_refused:
+                sent.append((time.time(), uid, ocpi))
             pending.append(asyncio.ensure_future(call(stub, request)))
         await asyncio.gather(*pending)
         await asyncio.sleep(2.0)
     return sent, acks
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rate", type=float, default=200)
-    parser.add_argument("--seconds", type=float, default=10)
-    arguments = parser.parse_args()
+def measure(rate: float, seconds: float, refusing: bool) -> None:
     emsp_port, http_port, grpc_port = free_ports(3)
     folder = tempfile.mkdtemp(prefix="bench-status-")
     url = f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}"
     asyncio.run(prepare(url, emsp_port))
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    fake = context.Process(target=_emsp.run, args=([emsp_port], theirs), daemon=True)
+    refuse = b"/REFUSED" if refusing else None
+    fake = context.Process(target=_emsp.run, args=([emsp_port], theirs, refuse), daemon=True)
     fake.start()
     assert ours.recv() == "ready"
     server = subprocess.Popen(
@@ -124,8 +134,7 @@ def main() -> None:
          "--admin-key", "bench"], cwd=folder, stderr=subprocess.DEVNULL)
     try:
         time.sleep(3)
-        sent, acks = asyncio.run(
-            drive(f"127.0.0.1:{grpc_port}", arguments.rate, arguments.seconds))
+        sent, acks = asyncio.run(drive(f"127.0.0.1:{grpc_port}", rate, seconds, refusing))
     finally:
         server.terminate()
         server.wait(20)
@@ -133,7 +142,13 @@ def main() -> None:
         log = ours.recv()
         fake.join()
     arrivals: dict[tuple[str, str], list[float]] = {}
+    refusals = 0
     for at, line in log:
+        if not line.startswith(b"PATCH") and not line.startswith(b"PUT"):
+            continue
+        if b"/REFUSED" in line:
+            refusals += 1
+            continue
         if not line.startswith(b"PATCH"):
             continue
         uid = line.split(b" ")[1].rsplit(b"/", 1)[-1].decode()
@@ -148,7 +163,9 @@ def main() -> None:
         else:
             missing += 1
     latencies.sort()
-    print(f"{len(sent)} status changes at {arguments.rate:.0f}/s over {EVSES} EVSEs "
+    label = (f"with a refused location taking every 10th change ({refusals} refused requests)"
+             if refusing else "all accepted")
+    print(f"{label}: {len(sent)} status changes at {rate:.0f}/s over {EVSES} EVSEs "
           f"(SQLite, serve in its own process): gRPC call -> PATCH at the eMSP "
           f"p50 {statistics.median(latencies):.1f} ms, "
           f"p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, "
@@ -156,6 +173,18 @@ def main() -> None:
     acks.sort()
     print(f"  of which the gRPC call until acknowledged (committed): "
           f"p50 {statistics.median(acks):.1f} ms, p99 {acks[int(len(acks) * 0.99) - 1]:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--refusing", action="store_true",
+                        help="also run with one location the eMSP refuses")
+    arguments = parser.parse_args()
+    measure(arguments.rate, arguments.seconds, refusing=False)
+    if arguments.refusing:
+        measure(arguments.rate, arguments.seconds, refusing=True)
 
 
 if __name__ == "__main__":

@@ -359,8 +359,9 @@ class PushWorker:
             return await self._deliver_result(partner, entry, document)
         base = partner.endpoint(entry.module, InterfaceRole.RECEIVER)
         if base is None or partner.outbound_token is None:
-            return outbox.Outcome(entry, entry.action, "", None, None,
-                                  f"partner has no {entry.module} receiver endpoint")
+            # The partner does not take this module (shown as "not offered" in its admin
+            # view): nothing it must see, so the entry is done; not a failure to back off.
+            return outbox.Outcome(entry, entry.action, "")
         url = join(base, entry.country_code, entry.party_id, entry.object_id)
         if entry.module == "sessions" and document is not None:
             return await self._deliver_session(partner, entry, url, document)

@@ -257,3 +257,20 @@ async def test_an_unreachable_partner_still_backs_off_as_a_whole(
     await eventually(backing_off)
     row = await outbox_row(cpo, "LOC1")
     assert row is not None and row.refused_at is None
+
+
+async def test_a_module_the_partner_does_not_offer_is_not_a_failure(
+        cpo: Cpo, emsp: FakeEmsp) -> None:
+    emsp.modules = [m for m in emsp.modules if m[0] != "locations"]
+    partner = await register(cpo, emsp)
+    await store_location(cpo, our_location())
+    async with cpo.database.write() as connection:
+        await tariffs.upsert_tariff(connection, msgspec.structs.replace(
+            demo_tariff(), country_code="NL", party_id="CPA"))
+        await publishing.tariff_changed(connection, "NL", "CPA", "TARIFF1")
+    cpo.wakeup.notify()
+    await eventually(lambda: "tariffs/NL/CPA/TARIFF1" in emsp.objects)
+    await eventually(is_empty(cpo))
+    row = await partner_row(cpo, partner)
+    assert row.push_backoff_until is None and row.push_last_error is None
+    assert not any("locations" in r.path for r in emsp.received)
