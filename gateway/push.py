@@ -472,6 +472,10 @@ def _log_changes(recorded: outbox.Recorded) -> None:
                     "retried with backoff, and at once when it changes; the others go on",
                     o.entry.partner_id, o.entry.module, o.entry.country_code, o.entry.party_id,
                     o.entry.object_id, o.method, o.url, o.http_status, o.ocpi_status)
+    for o in recorded.dropped:
+        log.warning("dropped the result of %s %s for partner %d after %d failed attempts "
+                    "(%s %s: %s)", o.entry.module, o.entry.object_id, o.entry.partner_id,
+                    o.entry.attempts + 1, o.method, o.url, o.error)
     for o in recorded.accepted_after_refusal:
         log.info("partner %d accepted %s %s/%s/%s after refusing it", o.entry.partner_id,
                  o.entry.module, o.entry.country_code, o.entry.party_id, o.entry.object_id)

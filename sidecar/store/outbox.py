@@ -48,6 +48,13 @@ OBJECT_PRIORITY = 2
 # Refused objects are retried with exponential backoff up to this long (until they change).
 REFUSED_RETRY_CAP = 600.0
 
+# Results POSTed to a `response_url` the partner chose: any failure concerns that URL alone
+# (it need not be one of the partner's endpoints), so it never backs off the partner. They
+# are worth something only within the command's timeout: a few quick tries, then dropped.
+RESULT_MODULES = frozenset({"commands"})
+RESULT_ATTEMPTS = 5
+RESULT_RETRY_CAP = 4.0
+
 _o = tables.outbox
 _p = tables.partners
 
@@ -124,7 +131,8 @@ class Outcome:
     def refused(self) -> bool:
         """The partner answered and refused this object (see `refuses_object`)."""
         return self.error is not None and (
-            self.object_failure or refuses_object(self.http_status, self.ocpi_status))
+            self.object_failure or self.entry.module in RESULT_MODULES
+            or refuses_object(self.http_status, self.ocpi_status))
 
     @property
     def unreachable(self) -> bool:
@@ -139,6 +147,8 @@ class Recorded:
     # Objects refused for the first time, and objects accepted after refusals.
     newly_refused: list[Outcome] = field(default_factory=list)
     accepted_after_refusal: list[Outcome] = field(default_factory=list)
+    # Results given up on after RESULT_ATTEMPTS tries (the row is gone).
+    dropped: list[Outcome] = field(default_factory=list)
     # Partners that started failing (first unreachable outcome), and that recovered.
     newly_failing: list[Outcome] = field(default_factory=list)
     recovered: list[int] = field(default_factory=list)
@@ -418,7 +428,10 @@ async def record(
                     refused_at=None, attempts=0))
     refused = [o for o in outcomes if o.refused]
     if refused:
-        recorded.newly_refused = [o for o in refused if not o.entry.refused]
+        recorded.dropped = [o for o in refused if o.entry.module in RESULT_MODULES
+                            and o.entry.attempts + 1 >= RESULT_ATTEMPTS]
+        recorded.newly_refused = [o for o in refused
+                                  if not o.entry.refused and o not in recorded.dropped]
         await _refused(connection, refused, stamp)
     failed_by_partner: dict[int, list[Outcome]] = {}
     for outcome in outcomes:
@@ -444,10 +457,18 @@ async def record(
 
 async def _refused(connection: AsyncConnection, refused: Sequence[Outcome],
                    stamp: datetime) -> None:
-    """Back off each refused object alone; its partner's other objects go on."""
+    """Back off each refused object alone; its partner's other objects go on. A result
+    that failed RESULT_ATTEMPTS times is dropped (unless something newer came meanwhile)."""
     for outcome in refused:
         entry = outcome.entry
-        retry_at = stamp + backoff(entry.attempts + 1, cap=REFUSED_RETRY_CAP)
+        result = entry.module in RESULT_MODULES
+        if result and entry.attempts + 1 >= RESULT_ATTEMPTS:
+            gone = await connection.execute(delete(_o).where(
+                _o.c.id == entry.id, _o.c.generation == entry.generation))
+            if gone.rowcount:
+                continue
+        cap = RESULT_RETRY_CAP if result else REFUSED_RETRY_CAP
+        retry_at = stamp + backoff(entry.attempts + 1, base=0.5 if result else 1.0, cap=cap)
         await connection.execute(
             update(_o).where(_o.c.id == entry.id).values(
                 **_put_back(entry, escalate=True), attempts=_o.c.attempts + 1,

@@ -27,10 +27,11 @@ from sidecar.ocpi import codec
 from sidecar.ocpi.commands import COMMAND_TYPES
 from sidecar.ocpi.enums import CommandType
 from sidecar.servicers.server import create_server
-from sidecar.store import tables
+from sidecar.store import outbox, tables
 from sidecar.store.commands import hub_for
 from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
+from tests.fixtures.http import free_socket
 from tests.fixtures.waiting import eventually
 from tests.gateway.test_tokens_receiver import OFFICIAL
 from tests.gateway.transaction_e2e import register
@@ -375,4 +376,45 @@ async def test_an_evse_listing_capabilities_without_the_needed_one_is_not_suppor
         assert reply["data"]["result"] == "NOT_SUPPORTED", name
     start_ = await command(emsp, cpo, "START_SESSION", bodies(emsp)["START_SESSION"])
     assert start_["data"]["result"] == "ACCEPTED"
+    await watcher.stop()
+
+
+async def test_an_unusable_response_url_is_tried_a_few_times_and_delays_nothing(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp
+) -> None:
+    partner = await register(cpo, emsp)
+    await ev_core.site()
+    closed = free_socket()
+    dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}/results/unlock"
+    closed.close()  # nothing listens there any more: every POST is refused
+    watcher = await watching(cpo, ev_core)
+    body = {**bodies(emsp)["UNLOCK_CONNECTOR"], "response_url": dead_url}
+    reply = await command(emsp, cpo, "UNLOCK_CONNECTOR", body)
+    assert reply["data"]["result"] == "ACCEPTED"
+    await eventually(lambda: watcher.commands)
+    await ev_core.ev.ReportCommandResult(pb.ReportCommandResultRequest(
+        command_id=watcher.commands[0].command_id, result=pb.COMMAND_RESULT_TYPE_ACCEPTED))
+
+    async def attempts_to_dead_url() -> int:
+        async with cpo.database.read() as connection:
+            return int(await connection.scalar(select(func.count()).select_from(
+                tables.push_attempts).where(tables.push_attempts.c.url == dead_url)) or 0)
+
+    async def dropped() -> bool:
+        async with cpo.database.read() as connection:
+            left = await connection.scalar(select(func.count()).select_from(
+                tables.outbox).where(tables.outbox.c.module == "commands"))
+        return left == 0 and await attempts_to_dead_url() > 0
+    # Meanwhile the partner is not backing off: a status change reaches it at once.
+    await ev_core.locations.SetEvseStatus(loc.SetEvseStatusRequest(
+        idempotency_key="st-1", location_id="LOC1", evse_uid="EVSE1",
+        timestamp=watcher.commands[0].created_at,
+        ocpp16_status=loc.OCPP16_CHARGE_POINT_STATUS_CHARGING))
+    await eventually(lambda: any(r.method == "PATCH" for r in emsp.received))
+    await eventually(dropped, within=30)
+    assert await attempts_to_dead_url() == outbox.RESULT_ATTEMPTS
+    async with cpo.database.read() as connection:
+        row = (await connection.execute(select(tables.partners).where(
+            tables.partners.c.id == partner))).one()
+    assert row.push_backoff_until is None and row.push_failing_since is None
     await watcher.stop()
