@@ -24,16 +24,16 @@ from sidecar.errors import Conflict
 from sidecar.ocpi import codec
 from sidecar.ocpi.charging_profiles import ChargingProfile
 from sidecar.ocpi.commands import CommandResult
-from sidecar.ocpi.enums import CommandResultType
+from sidecar.ocpi.enums import CommandResultType, ModuleID
 from sidecar.ocpi.types import URL, now, utc
 from sidecar.store import outbox, tables
 from sidecar.store.engine import Database
 from sidecar.store.partners import get_partner
 
-MODULE = "commands"
+MODULE = ModuleID.COMMANDS
 # Charging-profile requests share the table and the result POST (outbox module "commands");
 # an active profile the core reports is PUT to the eMSP under this outbox module.
-ACTIVE_PROFILES = "activeprofiles"
+ACTIVE_PROFILES = outbox.ACTIVE_PROFILES
 COMMAND_TYPES = ("START_SESSION", "STOP_SESSION", "RESERVE_NOW", "CANCEL_RESERVATION",
                  "UNLOCK_CONNECTOR")
 PROFILE_TYPES = ("SET_PROFILE", "GET_ACTIVE_PROFILE", "CLEAR_PROFILE")

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sidecar.ocpi.enums import ModuleID
 from sidecar.ocpi.types import now
 from sidecar.store import tables
 from sidecar.store.dialect import upsert_for
@@ -40,9 +41,13 @@ POST = "POST"
 # A claimed row with nothing new since the claim: what is in flight is the whole of it.
 SENT = "SENT"
 
+# Outbox modules are OCPI module ids, and one of our own: an active charging profile the
+# core reports, PUT to the eMSP's chargingprofiles endpoint (its results use "commands").
+ACTIVE_PROFILES = "activeprofiles"
+
 # Claim order: results the partner waits for (it set a timeout), then CDRs (money), then
 # object pushes. Modules not named here are object pushes.
-PRIORITIES = {"commands": 0, "active_profiles": 0, "cdrs": 1}
+PRIORITIES = {ModuleID.COMMANDS: 0, ACTIVE_PROFILES: 0, ModuleID.CDRS: 1}
 OBJECT_PRIORITY = 2
 
 # Refused objects are retried with exponential backoff up to this long (until they change).
@@ -51,7 +56,7 @@ REFUSED_RETRY_CAP = 600.0
 # Results POSTed to a `response_url` the partner chose: any failure concerns that URL alone
 # (it need not be one of the partner's endpoints), so it never backs off the partner. They
 # are worth something only within the command's timeout: a few quick tries, then dropped.
-RESULT_MODULES = frozenset({"commands"})
+RESULT_MODULES = frozenset({ModuleID.COMMANDS})
 RESULT_ATTEMPTS = 5
 RESULT_RETRY_CAP = 4.0
 
