@@ -10,18 +10,21 @@ is sent is always the current object.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import ClassVar
 
 import msgspec
 from sqlalchemy import Table
 
-from gateway.client import OCPIClient, PartnerError
+from gateway.client import OCPIClient, PartnerError, Reply
 from gateway.urls import join
 from sidecar.ocpi import codec
-from sidecar.ocpi.enums import InterfaceRole
+from sidecar.ocpi.enums import InterfaceRole, ModuleID
 from sidecar.ocpi.types import now, utc
 from sidecar.store import commands as command_store
 from sidecar.store import outbox, tables
@@ -31,19 +34,17 @@ from sidecar.store.engine import Database
 
 log = logging.getLogger("ocpi_sidecar.push")
 
-# Issue 5: active charging profiles live in the commands table too; joined a second time
-# in the claim, so under an alias made once (the claim statement is cached by its tables).
+# Active charging profiles live in the commands table too; joined a second time in the
+# claim, so under an alias made once (the claim statement is cached by its tables).
 _ACTIVE_PROFILES = tables.commands.alias("active_profiles")
 
-
-def _tables() -> dict[str, Table]:
-    found: dict[str, Table] = {"locations": tables.locations, "tariffs": tables.tariffs,
-                               command_store.ACTIVE_PROFILES: _ACTIVE_PROFILES}  # type: ignore[dict-item]
-    for module in ("sessions", "cdrs", "commands"):
-        table = tables.metadata.tables.get(module)
-        if table is not None:
-            found[module] = table
-    return found
+# Where the claim reads each outbox module's current document.
+_DOCUMENTS: dict[str, Table] = {
+    ModuleID.LOCATIONS: tables.locations, ModuleID.TARIFFS: tables.tariffs,
+    ModuleID.SESSIONS: tables.sessions, ModuleID.CDRS: tables.cdrs,
+    ModuleID.COMMANDS: tables.commands,
+    outbox.ACTIVE_PROFILES: _ACTIVE_PROFILES,  # type: ignore[dict-item]
+}
 
 
 class _EvseStatus(msgspec.Struct):
@@ -299,7 +300,7 @@ class PushWorker:
                     await outbox.defer(connection, entry, now() + timedelta(seconds=seconds))
                 if self._renewal_due():
                     await outbox.renew(connection, self.id, self.lease)
-                claimed = await outbox.claim(connection, capacity, self.lease, _tables(),
+                claimed = await outbox.claim(connection, capacity, self.lease, _DOCUMENTS,
                                              self.id)
         except Exception:
             # Nothing was written: keep what the lanes reported for the next cycle.
@@ -353,78 +354,99 @@ class PushWorker:
         return min(self.poll, max((utc(due) - now()).total_seconds(), 0.01))
 
     async def deliver(self, partner: partner_store.Partner, entry: outbox.Entry) -> outbox.Outcome:
-        """Send one entry to the partner; failures become an Outcome with an error."""
+        """Send one entry to the partner, by its module's delivery; failures become an
+        Outcome with an error."""
         document = self.documents.pop((entry.id, entry.generation), None)
-        if entry.module in (command_store.MODULE, command_store.ACTIVE_PROFILES):
-            return await self._deliver_result(partner, entry, document)
+        delivery = self._deliveries.get(entry.module, PushWorker._deliver_object)
+        return await delivery(self, partner, entry, document)
+
+    async def _send(
+        self, partner: partner_store.Partner, entry: outbox.Entry, method: str, url: str,
+        body: bytes | None, *, correlation_id: str | None = None,
+    ) -> tuple[outbox.Outcome, Reply | None]:
+        """One request to the partner; its Outcome, and the reply when it succeeded."""
+        try:
+            reply = await self.client.request(
+                method, url, partner.outbound_token or "", body=body,
+                headers=_routing(partner, entry), correlation_id=correlation_id,
+                token_base64=partner.outbound_token_base64)
+        except PartnerError as error:
+            return outbox.Outcome(entry, method, url, http_status=error.http_status,
+                                  ocpi_status=error.status_code, error=str(error)), None
+        return outbox.Outcome(entry, method, url, http_status=reply.http_status,
+                              ocpi_status=reply.envelope.status_code,
+                              location=reply.headers.get("location")), reply
+
+    def _object_url(self, partner: partner_store.Partner, entry: outbox.Entry
+                    ) -> tuple[str, str] | None:
+        """(module base, object URL) at the partner's Receiver; None when it has none."""
         base = partner.endpoint(entry.module, InterfaceRole.RECEIVER)
         if base is None or partner.outbound_token is None:
+            return None
+        return base, join(base, entry.country_code, entry.party_id, entry.object_id)
+
+    async def _deliver_object(
+        self, partner: partner_store.Partner, entry: outbox.Entry, document: bytes | None
+    ) -> outbox.Outcome:
+        """Locations, tariffs, CDRs: the requests that show the object as it is now."""
+        urls = self._object_url(partner, entry)
+        if urls is None:
             # The partner does not take this module (shown as "not offered" in its admin
             # view): nothing it must see, so the entry is done; not a failure to back off.
             return outbox.Outcome(entry, entry.action, "")
-        url = join(base, entry.country_code, entry.party_id, entry.object_id)
-        if entry.module == "sessions" and document is not None:
-            return await self._deliver_session(partner, entry, url, document)
-        requests = self._requests(entry, url, base, document)
-        headers = _routing(partner, entry)
-        last: tuple[str, str, int | None, int | None] = (entry.action, url, None, None)
-        location = None
-        for verb, target, body in requests:
-            try:
-                reply = await self.client.request(
-                    verb, target, partner.outbound_token, body=body, headers=headers,
-                    token_base64=partner.outbound_token_base64)
-            except PartnerError as error:
-                return outbox.Outcome(entry, verb, target, error.http_status, error.status_code,
-                                      str(error))
-            last = (verb, target, reply.http_status, reply.envelope.status_code)
-            location = reply.headers.get("location")
-        return outbox.Outcome(entry, *last, None, location=location)
+        base, url = urls
+        outcome = outbox.Outcome(entry, entry.action, url)
+        for verb, target, body in self._requests(entry, url, base, document):
+            outcome, reply = await self._send(partner, entry, verb, target, body)
+            if reply is None:
+                return outcome
+        return outcome
 
     async def _deliver_result(
         self, partner: partner_store.Partner, entry: outbox.Entry, document: bytes | None
     ) -> outbox.Outcome:
         """POST a command's (or profile request's) result to the `response_url` of its
-        request; PUT an active charging profile to the partner's chargingprofiles (issue 5)."""
-        method = "POST"
-        target: tuple[str, str | None] | None = None
-        if entry.module == command_store.ACTIVE_PROFILES:
-            base = partner.endpoint("chargingprofiles", InterfaceRole.SENDER)
-            method = "PUT"
-            target = (join(base, entry.object_id), None) if base else None
-        else:
-            async with self.database.read() as connection:
-                target = await command_store.response_target(
-                    connection, entry.country_code, entry.party_id, entry.object_id)
+        request."""
+        async with self.database.read() as connection:
+            target = await command_store.response_target(
+                connection, entry.country_code, entry.party_id, entry.object_id)
         if target is None or document is None or partner.outbound_token is None:
-            return outbox.Outcome(entry, method, "", None, None, None)  # nothing to send
+            return outbox.Outcome(entry, "POST", "")  # nothing to send
         url, correlation_id = target
-        try:
-            reply = await self.client.request(
-                method, url, partner.outbound_token, body=document,
-                headers=_routing(partner, entry), correlation_id=correlation_id,
-                token_base64=partner.outbound_token_base64)
-        except PartnerError as error:
-            return outbox.Outcome(entry, method, url, error.http_status, error.status_code,
-                                  str(error))
-        return outbox.Outcome(entry, method, url, reply.http_status, reply.envelope.status_code,
-                              None)
+        outcome, _ = await self._send(partner, entry, "POST", url, document,
+                                      correlation_id=correlation_id)
+        return outcome
+
+    async def _deliver_active_profile(
+        self, partner: partner_store.Partner, entry: outbox.Entry, document: bytes | None
+    ) -> outbox.Outcome:
+        """PUT the active charging profile of a session to the partner's chargingprofiles."""
+        base = partner.endpoint(ModuleID.CHARGING_PROFILES, InterfaceRole.SENDER)
+        if base is None or document is None or partner.outbound_token is None:
+            return outbox.Outcome(entry, "PUT", "")  # nothing to send
+        outcome, _ = await self._send(partner, entry, "PUT", join(base, entry.object_id),
+                                      document)
+        return outcome
 
     async def _deliver_session(
-        self, partner: partner_store.Partner, entry: outbox.Entry, url: str, document: bytes
+        self, partner: partner_store.Partner, entry: outbox.Entry, document: bytes | None
     ) -> outbox.Outcome:
         """PUT the session, or PATCH the changed fields with only the periods not sent yet.
 
         PATCHes of one session go out at most once per `session_patch_interval`; a PATCH
         that comes sooner waits (merged with whatever follows), so the final state is sent.
         """
+        urls = self._object_url(partner, entry)
+        if urls is None or document is None:
+            return await self._deliver_object(partner, entry, document)
+        url = urls[1]
         key = (partner.id, entry.object_id)
         method, body = "PUT", document
         if entry.action == outbox.PATCH:
             wait = self.session_patch_interval - (time.monotonic() - self._patched.get(key, -1e9))
             if wait > 0:
                 self.recorder.defer(entry, wait)
-                return outbox.Outcome(entry, "PATCH", url, None, None, None, deferred=True)
+                return outbox.Outcome(entry, "PATCH", url, deferred=True)
             async with self.database.read() as connection:
                 held = await session_store.delivered_periods(
                     connection, entry.country_code, entry.party_id, entry.object_id, partner.id)
@@ -433,17 +455,20 @@ class PushWorker:
             periods = max(held, session_store.period_count(document))
         else:
             periods = session_store.period_count(document)
-        try:
-            reply = await self.client.request(
-                method, url, partner.outbound_token or "", body=body,
-                headers=_routing(partner, entry), token_base64=partner.outbound_token_base64)
-        except PartnerError as error:
-            return outbox.Outcome(entry, method, url, error.http_status, error.status_code,
-                                  str(error))
+        outcome, reply = await self._send(partner, entry, method, url, body)
+        if reply is None:
+            return outcome
         if method == "PATCH":
             self._patched[key] = time.monotonic()
-        return outbox.Outcome(entry, method, url, reply.http_status, reply.envelope.status_code,
-                              None, periods=periods)
+        return dataclasses.replace(outcome, periods=periods)
+
+    # How each outbox module is delivered; modules not named are objects (_deliver_object).
+    _deliveries: ClassVar[dict[str, Callable[[PushWorker, partner_store.Partner, outbox.Entry,
+                                                bytes | None], Awaitable[outbox.Outcome]]]] = {
+        ModuleID.SESSIONS: _deliver_session,
+        ModuleID.COMMANDS: _deliver_result,
+        outbox.ACTIVE_PROFILES: _deliver_active_profile,
+    }
 
     @staticmethod
     def _requests(
@@ -456,7 +481,7 @@ class PushWorker:
             return []  # gone meanwhile: nothing to show
         if entry.action == outbox.POST:
             return [("POST", base, document)]
-        if entry.action == outbox.PATCH and entry.module == "locations":
+        if entry.action == outbox.PATCH and entry.module == ModuleID.LOCATIONS:
             evses = {e.uid: e for e in codec.decode(document, _LocationStatuses).evses or []}
             return [("PATCH", join(url, uid), codec.encode(
                 {"status": evses[uid].status, "last_updated": evses[uid].last_updated}))
