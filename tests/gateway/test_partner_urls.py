@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -13,8 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gateway.addresses import AddressPolicy, refused_in
+from gateway.client import outbound_http
 from sidecar.store import tables
 from sidecar.store.engine import Database
+from sidecar.store.parties import upsert_party
 from tests.fixtures.cpo import Cpo, serving
 from tests.fixtures.emsp import FakeEmsp, envelope
 from tests.fixtures.http import running
@@ -211,8 +215,6 @@ async def test_link_local_versions_urls_are_refused_by_default(
 async def test_partners_outside_the_allowed_networks_are_refused_when_called(
     database: Database, emsp: FakeEmsp
 ) -> None:
-    from sidecar.store.parties import upsert_party
-
     async with database.write() as connection:
         await upsert_party(connection, "NL", "CPA", {"name": "CPO A"})
     async with serving(database, partner_networks=("10.0.0.0/8",)) as cpo:
@@ -226,3 +228,14 @@ async def test_partners_outside_the_allowed_networks_are_refused_when_called(
         reply = await cpo.admin.post("/partners", json={"versions_url": emsp.versions_url,
                                                         "token": emsp.issue_token_a()})
         assert reply.status_code == 201, reply.text
+
+
+async def test_the_address_connected_to_is_checked_again(emsp: FakeEmsp) -> None:
+    """What a DNS answer that changes after OCPIClient's check (rebinding) would meet: the
+    HTTP client itself refuses to open a connection to an address outside the policy."""
+    async with outbound_http(timeout=5, policy=AddressPolicy(["10.0.0.0/8"])) as http:
+        with pytest.raises(httpx.TransportError) as failed:
+            await http.get(emsp.versions_url)
+    refused = refused_in(failed.value)
+    assert refused is not None and "address policy refused 127.0.0.1" in str(refused)
+    assert not emsp.received
