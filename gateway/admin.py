@@ -14,6 +14,7 @@ from gateway.client import PartnerError
 from gateway.errors import NoCpoParty, OCPIError
 from gateway.registration import module_use
 from gateway.services import services_of
+from gateway.urls import UnusableUrl, check_partner_url
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.types import URL, BusinessDetails, CiString2, CiString3, Token, utc
@@ -177,6 +178,10 @@ async def register_partner(request: Request) -> Response:
     """POST /admin/partners: register with an eMSP using its token A."""
     _check_key(request)
     wanted = await _body(request, RegisterRequest)
+    try:
+        check_partner_url(wanted.versions_url)
+    except UnusableUrl as error:
+        raise AdminError(400, error.reason, "versions_url") from None
     try:
         partner = await services_of(request).registry.register(
             wanted.versions_url, wanted.token, token_base64=wanted.token_base64

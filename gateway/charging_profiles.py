@@ -14,7 +14,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.commands import expire_at, response_timeout
+from gateway.commands import checked_response_url, expire_at, response_timeout
 from gateway.errors import InvalidParameters
 from gateway.modules import ModuleRequest, module_request
 from gateway.transport import ocpi_response
@@ -44,7 +44,9 @@ def _query(request: Request, *, duration: bool) -> _Query:
         data["duration"] = int(raw)
     if data["response_url"] is None:
         raise InvalidParameters("required", field="response_url")
-    return codec.convert(data, _Query)
+    query = codec.convert(data, _Query)
+    checked_response_url(query.response_url)
+    return query
 
 
 def _answer(module: ModuleRequest, result: ChargingProfileResponseType) -> Response:
@@ -65,6 +67,7 @@ async def put_profile(request: Request) -> Response:
     """PUT /chargingprofiles/{session_id} with a SetChargingProfile."""
     module = await module_request(request)
     body = codec.decode(await request.body(), SetChargingProfile)
+    checked_response_url(body.response_url)
     return await _forward(request, module, "SET_PROFILE", store.ProfileRequest(
         session_id=request.path_params["session_id"], response_url=body.response_url,
         charging_profile=body.charging_profile))

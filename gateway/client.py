@@ -2,6 +2,7 @@
 
     PartnerError                 the partner answered, but not with OCPI success
     └── PartnerUnreachable       no usable HTTP answer (connect error, timeout, not JSON)
+        └── HostRefused          the address policy refused the host (gateway/addresses.py)
 
 Liberal in what we accept: an envelope without `timestamp` or with fields of its own, `data`
 absent on success, HTTP 200 or 201, and a single object wrapped in a one-element list are
@@ -17,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 import msgspec
 from httpx_aiohttp import AiohttpTransport
 
+from gateway.addresses import AddressPolicy, AddressRefused, refused_in
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.envelope import FIELDS, Received
@@ -48,6 +51,14 @@ class PartnerError(Exception):
 
 class PartnerUnreachable(PartnerError):
     """No usable answer: the connection failed, timed out, or the body was not an envelope."""
+
+
+class HostRefused(PartnerUnreachable):
+    """Not called: the address policy refused the host; `policy` is what to tell."""
+
+    def __init__(self, message: str, policy: str) -> None:
+        self.policy = policy
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -81,14 +92,28 @@ class Deviations:
                     f": {detail}" if detail else "")
 
 
-def outbound_http(*, timeout: float = 10.0) -> httpx.AsyncClient:
+def outbound_http(
+    *, timeout: float = 10.0, policy: AddressPolicy | None = None
+) -> httpx.AsyncClient:
     """The one outbound HTTP client of a process: httpx's API on aiohttp's engine.
 
     Chosen by bench/push.py: to 20 partners at once the default transport managed 91
-    pushes/s where the aiohttp one managed 1,600 (see README).
+    pushes/s where the aiohttp one managed 1,600 (see README). Every connection it opens
+    goes through `policy.socket_factory`, so the address policy holds for the address
+    actually connected to, whatever DNS said when OCPIClient checked the host.
     """
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
-    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(limits=limits))
+    guard = policy or AddressPolicy()
+
+    def session() -> aiohttp.ClientSession:
+        # What httpx_aiohttp builds by default, plus the policy's socket factory.
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections or 0, keepalive_timeout=limits.keepalive_expiry,
+            ssl=transport.ssl_context, socket_factory=guard.socket_factory)
+        return aiohttp.ClientSession(connector=connector)
+
+    transport = AiohttpTransport(limits=limits, client=session)
+    return httpx.AsyncClient(timeout=timeout, transport=transport)
 
 
 def authorization(token: str, *, encode: bool = True) -> str:
@@ -100,8 +125,9 @@ def authorization(token: str, *, encode: bool = True) -> str:
 class OCPIClient:
     """Sends OCPI requests and checks envelopes; one instance per process."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, policy: AddressPolicy | None = None) -> None:
         self.http = http
+        self.policy = policy or AddressPolicy()
         self.deviations = Deviations()
 
     async def request(
@@ -126,8 +152,12 @@ class OCPIClient:
         if body is not None:
             sent["Content-Type"] = "application/json"
         try:
+            await self.policy.check(url)
             response = await self.http.request(method, url, content=body, headers=sent)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, AddressRefused) as error:
+            refused = refused_in(error)
+            if refused is not None:
+                raise HostRefused(f"{method} {url}: {refused}", str(refused)) from None
             raise PartnerUnreachable(f"{method} {url}: {type(error).__name__}") from None
         envelope = self._envelope(method, url, response)
         if response.status_code >= 300 or not 1000 <= envelope.status_code < 2000:

@@ -20,6 +20,7 @@ from gateway.errors import InvalidParameters, UnknownLocation
 from gateway.modules import ModuleRequest, module_request, our_parties
 from gateway.services import Services
 from gateway.transport import ocpi_response
+from gateway.urls import UnusableUrl, check_partner_url
 from sidecar.ocpi import codec
 from sidecar.ocpi.commands import (
     COMMAND_TYPES,
@@ -65,6 +66,20 @@ def _command_type(request: Request) -> CommandType:
         raise error from None
 
 
+def checked_response_url(url: str) -> str:
+    """`url` if we may POST a result there; else 2001 (HTTP 400) before anything is stored.
+
+    The eMSP chooses where we POST the result, from our network position: only an absolute
+    http(s) URL to a host passes (gateway/urls.py); the address is checked when we call it.
+    """
+    try:
+        return check_partner_url(url)
+    except UnusableUrl as error:
+        refused = InvalidParameters(error.reason, field="response_url")
+        refused.http_status = 400
+        raise refused from None
+
+
 def response_timeout(services: Services) -> int:
     """The `timeout` we give eMSPs: seconds until the core must have answered."""
     return max(1, math.ceil(services.settings.command_timeout))
@@ -85,6 +100,7 @@ async def post_command(request: Request) -> Response:
     module = await module_request(request)
     command_type = _command_type(request)
     body = codec.decode(await request.body(), COMMAND_TYPES[command_type])
+    checked_response_url(body.response_url)  # type: ignore[attr-defined]
     services = module.services
     try:
         party = await _check(module, body)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.client import OCPIClient, PartnerError
+from gateway.client import HostRefused, OCPIClient, PartnerError
 from gateway.errors import (
     ClientApiUnusable,
     MethodNotAllowed,
@@ -16,6 +16,7 @@ from gateway.errors import (
     UnsupportedVersion,
 )
 from gateway.transport import Authenticator
+from gateway.urls import UnusableUrl, check_partner_url
 from sidecar.ocpi import codec
 from sidecar.ocpi.credentials import Credentials, CredentialsRole
 from sidecar.ocpi.enums import InterfaceRole
@@ -44,23 +45,58 @@ class Discovery:
     endpoints: list[dict[str, str]]
 
 
+def usable_url(url: str, field: str) -> str:
+    """`url` when we may call it; else 3001 naming the field (credentials.asciidoc: a
+    server that cannot use the client's endpoints answers 3001)."""
+    try:
+        return check_partner_url(url)
+    except UnusableUrl as error:
+        raise ClientApiUnusable(error.reason, field=field) from None
+
+
+def _failed(what: str, error: PartnerError) -> ClientApiUnusable:
+    """3001 saying what failed, in our words: the URL may be any host's, so what that host
+    answered (its body, its status_message) is never repeated to the caller."""
+    if isinstance(error, HostRefused):
+        detail = error.policy
+    elif error.http_status is None:
+        detail = "no answer (the connection failed or timed out)"
+    elif error.status_code is None:
+        detail = f"HTTP {error.http_status}, not an OCPI answer"
+    elif error.http_status < 300 and 1000 <= error.status_code < 2000:
+        detail = f"HTTP {error.http_status}, but not a valid {what}"
+    else:
+        detail = f"HTTP {error.http_status}, OCPI {error.status_code}"
+    return ClientApiUnusable(f"could not fetch your {what}: {detail}")
+
+
 async def discover(
-    client: OCPIClient, versions_url: str, token: str, *, token_base64: bool = True
+    client: OCPIClient, versions_url: str, token: str, *, token_base64: bool = True,
+    field: str = "url",
 ) -> Discovery:
-    """GET the partner's versions and 2.2.1 details (3001, 3002 or 3003 when that fails)."""
+    """GET the partner's versions and 2.2.1 details (3001, 3002 or 3003 when that fails).
+
+    Every URL on the way is checked before it is called or kept (`field` names where
+    `versions_url` came from).
+    """
     options: dict[str, Any] = {"token_base64": token_base64}
+    usable_url(versions_url, field)
     try:
         versions = await client.fetch(versions_url, token, list[Version], **options)
     except PartnerError as error:
-        raise ClientApiUnusable(f"versions: {error}") from None
-    chosen = [v for v in versions if v.version == VERSION]
+        raise _failed("versions endpoint", error) from None
+    chosen = [(i, v) for i, v in enumerate(versions) if v.version == VERSION]
     if not chosen:
         offered = ", ".join(v.version for v in versions) or "none"
         raise UnsupportedVersion(f"no mutual version: partner offers {offered}, we speak 2.2.1")
+    index, version = chosen[0]
+    details_url = usable_url(version.url, f"versions[{index}].url")
     try:
-        details = await client.fetch(chosen[0].url, token, VersionDetails, **options)
+        details = await client.fetch(details_url, token, VersionDetails, **options)
     except PartnerError as error:
-        raise ClientApiUnusable(f"version details: {error}") from None
+        raise _failed("2.2.1 version details", error) from None
+    for index, endpoint in enumerate(details.endpoints):
+        usable_url(endpoint.url, f"endpoints[{index}].url")
     endpoints = [codec.to_builtins(e) for e in details.endpoints]
     if not any(e["identifier"] == "credentials" for e in endpoints):
         raise NoMatchingEndpoints("the partner's 2.2.1 details list no credentials endpoint")
@@ -232,9 +268,8 @@ class Registry:
         if partner.status != store.REGISTERED or partner.outbound_token is None:
             raise MethodNotAllowed("not registered")
         await self._our_roles()
-        options = {"token_base64": partner.outbound_token_base64}
         found = await discover(self.client, partner.versions_url, partner.outbound_token,
-                               **options)
+                               token_base64=partner.outbound_token_base64)
         token_b = new_token()
         async with self.database.write() as connection:
             await store.update_partner(connection, partner.id,
@@ -284,4 +319,7 @@ class Registry:
         reply = await self.client.request(
             method, url, token, body=codec.encode(ours), token_base64=token_base64
         )
-        return self.client.data(reply, Credentials)
+        answer = self.client.data(reply, Credentials)
+        # The versions URL in its answer is the one we call from now on (rotate).
+        usable_url(answer.url, "url")
+        return answer

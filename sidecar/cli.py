@@ -17,6 +17,7 @@ from pathlib import Path
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
+from gateway.addresses import AddressPolicy, networks
 from gateway.app import create_app
 from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
@@ -67,6 +68,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--command-timeout", type=float,
                        default=float(_env("command_timeout", str(defaults.command_timeout))),
                        help="seconds the core has to answer an eMSP command or profile request")
+    serve.add_argument("--partner-networks", default=_env("partner_networks", ""),
+                       help="comma-separated CIDRs that every address of a partner we call "
+                            "must be in (default: any but link-local)")
+    serve.add_argument("--grpc-tls-cert", default=_env("grpc_tls_cert", ""),
+                       help="PEM certificate chain of the gRPC listener (with --grpc-tls-key)")
+    serve.add_argument("--grpc-tls-key", default=_env("grpc_tls_key", ""),
+                       help="PEM private key of the gRPC listener")
+    serve.add_argument("--grpc-client-ca", default=_env("grpc_client_ca", ""),
+                       help="PEM CA certificates: gRPC callers must present a certificate "
+                            "one of them issued (mutual TLS; needs --grpc-tls-cert)")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     database_option(db_commands.add_parser("upgrade", help="apply schema migrations"))
@@ -106,7 +117,7 @@ async def serve(
     on_ready: Callable[[int, int], None] | None = None,
 ) -> None:
     """Run gRPC and HTTP in this loop until `stop` is set; `on_ready(http_port, grpc_port)`."""
-    from sidecar.servicers.server import create_server
+    from sidecar.servicers.server import ServerTls, create_server
 
     database = Database(settings.database)
     database.serving()
@@ -120,16 +131,20 @@ async def serve(
     config.bind = [f"fd://{sock.detach()}"]
     config.accesslog = None
     wakeup = Wakeup()
+    policy = AddressPolicy(settings.partner_networks)
+    tls = ServerTls.from_files(settings.grpc_tls_cert, settings.grpc_tls_key,
+                               settings.grpc_client_ca) if settings.grpc_tls_cert else None
     try:
-        async with outbound_http() as http:
-            client = OCPIClient(http)
+        async with outbound_http(policy=policy) as http:
+            client = OCPIClient(http, policy)
             app = create_app(settings, database, client, wakeup)
             worker = PushWorker(database, client,
                                 session_patch_interval=settings.session_patch_interval)
             wakeup.subscribe(worker.wake)
             grpc_server, grpc_port = await create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
-                authorize_timeout=settings.authorize_timeout, currency=settings.currency)
+                authorize_timeout=settings.authorize_timeout, currency=settings.currency,
+                tls=tls)
             await grpc_server.start()
             http_task = asyncio.create_task(
                 hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
@@ -162,8 +177,11 @@ async def _prepare(database: Database) -> None:
 
 async def _announce(settings: Settings, database: Database, grpc_port: int) -> None:
     host = settings.grpc.rpartition(":")[0]
-    log.info("OCPI on %s (versions: %s), admin API on %s/admin/, gRPC on %s:%d",
-             f"http://{settings.http}", settings.versions_url, settings.base_url, host, grpc_port)
+    security = ("mutual TLS" if settings.grpc_client_ca else "TLS"
+                if settings.grpc_tls_cert else "plaintext")
+    log.info("OCPI on %s (versions: %s), admin API on %s/admin/, gRPC on %s:%d (%s)",
+             f"http://{settings.http}", settings.versions_url, settings.base_url, host, grpc_port,
+             security)
     async with database.read() as connection:
         parties = await list_parties(connection)
     if not parties:
@@ -182,6 +200,9 @@ def _run_serve(arguments: argparse.Namespace) -> None:
         session_patch_interval=arguments.session_patch_interval,
         currency=arguments.currency.upper(),
         authorize_timeout=arguments.authorize_timeout, command_timeout=arguments.command_timeout,
+        partner_networks=_networks(arguments.partner_networks),
+        grpc_tls_cert=arguments.grpc_tls_cert, grpc_tls_key=arguments.grpc_tls_key,
+        grpc_client_ca=arguments.grpc_client_ca,
     )
     if not arguments.admin_key:
         log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())
@@ -200,6 +221,28 @@ def _run_serve(arguments: argparse.Namespace) -> None:
         asyncio.run(main())
     else:
         uvloop.run(main())
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _check_serve(top: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    """Refuse options that cannot work before anything starts, naming the option."""
+    if not (len(arguments.currency) == 3 and arguments.currency.isalpha()):
+        top.error(f"--currency: {arguments.currency!r} is not an ISO 4217 code like EUR")
+    try:
+        networks(_networks(arguments.partner_networks))
+    except ValueError as error:
+        top.error(f"--partner-networks: {error}")
+    if bool(arguments.grpc_tls_cert) != bool(arguments.grpc_tls_key):
+        top.error("--grpc-tls-cert and --grpc-tls-key go together")
+    if arguments.grpc_client_ca and not arguments.grpc_tls_cert:
+        top.error("--grpc-client-ca needs --grpc-tls-cert and --grpc-tls-key")
+    for option in ("grpc_tls_cert", "grpc_tls_key", "grpc_client_ca"):
+        path = getattr(arguments, option)
+        if path and not os.access(path, os.R_OK):
+            top.error(f"--{option.replace('_', '-')}: cannot read {path}")
 
 
 def _run_db(arguments: argparse.Namespace) -> None:
@@ -223,10 +266,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     top = parser()
     arguments = top.parse_args(argv)
-    if arguments.command == "serve" and not (
-            len(arguments.currency) == 3 and arguments.currency.isalpha()):
-        top.error(f"--currency: {arguments.currency!r} is not an ISO 4217 code like EUR")
     if arguments.command == "serve":
+        _check_serve(top, arguments)
         _run_serve(arguments)
     else:
         _run_db(arguments)

@@ -42,6 +42,14 @@ class Settings:
     authorize_timeout: float = 3.0
     # Seconds the core has to report a command's result before the eMSP gets TIMEOUT.
     command_timeout: float = 30.0
+    # CIDRs partners' addresses must be in (every resolved address of every outbound call);
+    # empty: anything but link-local (gateway/addresses.py).
+    partner_networks: tuple[str, ...] = ()
+    # gRPC TLS: the server's certificate chain and key (PEM files); with a client CA,
+    # callers must present a certificate it issued (mutual TLS). Empty: plaintext.
+    grpc_tls_cert: str = ""
+    grpc_tls_key: str = ""
+    grpc_client_ca: str = ""
 
     @property
     def base_url(self) -> str:

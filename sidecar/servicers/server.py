@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,6 +23,29 @@ from sidecar.store.outbox import Wakeup
 
 # (the generated add_…_to_server function, the servicer instance, the full service name)
 Registration = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """TLS of the gRPC listener: our certificate chain and key (PEM), and, for mutual TLS,
+    the CA certificates that must have issued each caller's certificate."""
+
+    certificate_chain: bytes
+    private_key: bytes
+    client_ca: bytes | None = None
+
+    @classmethod
+    def from_files(cls, certificate: str, key: str, client_ca: str = "") -> ServerTls:
+        """Read the PEM files (client_ca "" for TLS without client certificates)."""
+        return cls(Path(certificate).read_bytes(), Path(key).read_bytes(),
+                   Path(client_ca).read_bytes() if client_ca else None)
+
+    def credentials(self) -> grpc.ServerCredentials:
+        """With a client CA, a caller without a certificate it issued is refused in the
+        handshake, before any servicer runs."""
+        return grpc.ssl_server_credentials(
+            [(self.private_key, self.certificate_chain)], root_certificates=self.client_ca,
+            require_client_auth=self.client_ca is not None)
 
 
 def registrations(
@@ -79,11 +104,13 @@ async def create_server(
     authorizer: RealTimeAuthorizer | None = None,
     authorize_timeout: float = 3.0,
     currency: str = "EUR",
+    tls: ServerTls | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """A started-later server bound to `address` (port 0 picks one); returns it and its port.
 
     `wakeup` is notified after every commit that queued pushes; `services` replaces the
     default registrations (tests). Every handler's errors pass through StatusInterceptor.
+    `tls` None listens in plaintext (fine on loopback, see README).
     """
     server = grpc.aio.server(interceptors=[StatusInterceptor()])
     wanted = list(services) if services is not None else registrations(
@@ -100,5 +127,6 @@ async def create_server(
          reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(address)
-    return server, port
+    if tls is None:
+        return server, server.add_insecure_port(address)
+    return server, server.add_secure_port(address, tls.credentials())
