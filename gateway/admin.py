@@ -14,6 +14,7 @@ from gateway.client import PartnerError
 from gateway.errors import NoCpoParty, OCPIError
 from gateway.registration import module_use
 from gateway.services import services_of
+from gateway.urls import url_problem
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.types import URL, BusinessDetails, CiString2, CiString3, Token, utc
@@ -109,15 +110,27 @@ def partner_view(partner: store.Partner) -> dict[str, Any]:
     }
 
 
+# Partner ids are SQL INTEGERs (32 bits on PostgreSQL): a larger number names no partner,
+# and must not reach the database, where it is an overflow error instead of "not found".
+_MAX_PARTNER_ID = 2**31 - 1
+
+
+def partner_id_of(request: Request) -> int:
+    """The `{partner_id}` of an admin path; 404 when it is not one a partner can have."""
+    text = request.path_params["partner_id"]
+    # str.isdigit() alone takes "²" and other non-ASCII digits, which int() refuses.
+    if not (text.isascii() and text.isdigit() and len(text) <= 10
+            and 0 < int(text) <= _MAX_PARTNER_ID):
+        raise AdminError(404, "no such partner", "partner_id")
+    return int(text)
+
+
 async def _partner(request: Request) -> store.Partner:
-    try:
-        partner_id = int(request.path_params["partner_id"])
-    except ValueError:
-        raise AdminError(404, "no such partner") from None
+    partner_id = partner_id_of(request)
     async with services_of(request).database.read() as connection:
         partner = await store.get_partner(connection, partner_id)
     if partner is None:
-        raise AdminError(404, "no such partner")
+        raise AdminError(404, "no such partner", "partner_id")
     return partner
 
 
@@ -177,6 +190,9 @@ async def register_partner(request: Request) -> Response:
     """POST /admin/partners: register with an eMSP using its token A."""
     _check_key(request)
     wanted = await _body(request, RegisterRequest)
+    problem = url_problem(wanted.versions_url)
+    if problem is not None:
+        raise AdminError(400, problem, "versions_url")
     try:
         partner = await services_of(request).registry.register(
             wanted.versions_url, wanted.token, token_base64=wanted.token_base64

@@ -15,9 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config
 
-from gateway.app import create_app
+from gateway.app import create_app, server_config
 from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
 from gateway.push import PushWorker
@@ -115,10 +114,9 @@ async def serve(
     http_port = sock.getsockname()[1]
     if settings.http.endswith(":0"):
         settings = replace(settings, http=f"{settings.http.rpartition(':')[0]}:{http_port}")
-    config = Config()
+    config = server_config()
     # Hypercorn takes the descriptor over and closes it when it stops.
     config.bind = [f"fd://{sock.detach()}"]
-    config.accesslog = None
     wakeup = Wakeup()
     try:
         async with outbound_http() as http:
