@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from gateway.client import PartnerError
 from gateway.errors import NoCpoParty, OCPIError
+from gateway.limiter import source_of
 from gateway.registration import module_use
 from gateway.services import services_of
 from gateway.urls import url_problem
@@ -29,10 +30,12 @@ from sidecar.store.parties import list_parties, upsert_party
 class AdminError(Exception):
     """An admin request failed; rendered as {"error": message, "field": field}."""
 
-    def __init__(self, http_status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, http_status: int, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.http_status = http_status
         self.message = message
         self.field = field
+        self.headers = headers or {}
         super().__init__(message)
 
 
@@ -73,17 +76,25 @@ def admin_error_response(error: AdminError) -> Response:
     body: dict[str, Any] = {"error": error.message}
     if error.field:
         body["field"] = error.field
-    headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else None
-    return Response(codec.encode(body), status_code=error.http_status, headers=headers,
-                    media_type="application/json")
+    headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else {}
+    return Response(codec.encode(body), status_code=error.http_status,
+                    headers={**headers, **error.headers}, media_type="application/json")
 
 
 def _check_key(request: Request) -> None:
-    key = services_of(request).settings.admin_key
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    services = services_of(request)
+    key = services.settings.admin_key
+    header = request.headers.get("authorization", "")
+    limiter, source = services.auth.limiter, source_of(request)
+    wait = limiter.retry_after(source, header)
+    if wait is not None:
+        raise AdminError(429, f"too many failed authentications; retry after {wait} s",
+                         headers={"Retry-After": str(wait)})
+    scheme, _, presented = header.partition(" ")
     if key is None or scheme.lower() != "bearer" or not hmac.compare_digest(
         presented.strip().encode(), key.reveal().encode()
     ):
+        limiter.failed(source, header)
         raise AdminError(401, "missing or wrong admin key")
 
 

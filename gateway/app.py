@@ -29,6 +29,7 @@ from gateway.admin import AdminError, admin_error_response
 from gateway.cache import ReadCache
 from gateway.client import OCPIClient
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
+from gateway.limiter import FailureLimiter
 from gateway.registration import Registry
 from gateway.services import Services
 from gateway.transport import Authenticator, RequestIds, TrailingSlashes, error_response
@@ -183,7 +184,8 @@ def create_app(
     auth: Authenticator | None = None,
 ) -> Starlette:
     """The OCPI and admin HTTP app over the given database and outbound client."""
-    auth = auth or Authenticator(database)
+    auth = auth or Authenticator(database, limiter=FailureLimiter(
+        limit=settings.auth_failure_limit, window=settings.auth_failure_window))
     app = Starlette(
         routes=routes(),
         middleware=[Middleware(RequestIds), Middleware(HeaderLimit), Middleware(TrailingSlashes)],

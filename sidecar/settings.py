@@ -42,6 +42,10 @@ class Settings:
     authorize_timeout: float = 3.0
     # Seconds the core has to report a command's result before the eMSP gets TIMEOUT.
     command_timeout: float = 30.0
+    # Failed authentications (OCPI token or admin key) per source address and per
+    # credential prefix that leak away per window; past them a caller gets 429.
+    auth_failure_limit: int = 20
+    auth_failure_window: float = 60.0
 
     @property
     def base_url(self) -> str:
