@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from gateway.client import PartnerError
 from gateway.errors import NoCpoParty, OCPIError
+from gateway.limiter import source_of
 from gateway.registration import module_use
 from gateway.services import services_of
 from gateway.urls import UnusableUrl, check_partner_url
@@ -29,10 +30,12 @@ from sidecar.store.parties import list_parties, upsert_party
 class AdminError(Exception):
     """An admin request failed; rendered as {"error": message, "field": field}."""
 
-    def __init__(self, http_status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, http_status: int, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.http_status = http_status
         self.message = message
         self.field = field
+        self.headers = headers or {}
         super().__init__(message)
 
 
@@ -73,17 +76,25 @@ def admin_error_response(error: AdminError) -> Response:
     body: dict[str, Any] = {"error": error.message}
     if error.field:
         body["field"] = error.field
-    headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else None
-    return Response(codec.encode(body), status_code=error.http_status, headers=headers,
-                    media_type="application/json")
+    headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else {}
+    return Response(codec.encode(body), status_code=error.http_status,
+                    headers={**headers, **error.headers}, media_type="application/json")
 
 
 def _check_key(request: Request) -> None:
-    key = services_of(request).settings.admin_key
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    services = services_of(request)
+    key = services.settings.admin_key
+    header = request.headers.get("authorization", "")
+    limiter, source = services.auth.limiter, source_of(request)
+    wait = limiter.retry_after(source, header)
+    if wait is not None:
+        raise AdminError(429, f"too many failed authentications; retry after {wait} s",
+                         headers={"Retry-After": str(wait)})
+    scheme, _, presented = header.partition(" ")
     if key is None or scheme.lower() != "bearer" or not hmac.compare_digest(
         presented.strip().encode(), key.reveal().encode()
     ):
+        limiter.failed(source, header)
         raise AdminError(401, "missing or wrong admin key")
 
 
@@ -110,15 +121,27 @@ def partner_view(partner: store.Partner) -> dict[str, Any]:
     }
 
 
+# Partner ids are SQL INTEGERs (32 bits on PostgreSQL): a larger number names no partner,
+# and must not reach the database, where it is an overflow error instead of "not found".
+_MAX_PARTNER_ID = 2**31 - 1
+
+
+def partner_id_of(request: Request) -> int:
+    """The `{partner_id}` of an admin path; 404 when it is not one a partner can have."""
+    text = request.path_params["partner_id"]
+    # str.isdigit() alone takes "²" and other non-ASCII digits, which int() refuses.
+    if not (text.isascii() and text.isdigit() and len(text) <= 10
+            and 0 < int(text) <= _MAX_PARTNER_ID):
+        raise AdminError(404, "no such partner", "partner_id")
+    return int(text)
+
+
 async def _partner(request: Request) -> store.Partner:
-    try:
-        partner_id = int(request.path_params["partner_id"])
-    except ValueError:
-        raise AdminError(404, "no such partner") from None
+    partner_id = partner_id_of(request)
     async with services_of(request).database.read() as connection:
         partner = await store.get_partner(connection, partner_id)
     if partner is None:
-        raise AdminError(404, "no such partner")
+        raise AdminError(404, "no such partner", "partner_id")
     return partner
 
 

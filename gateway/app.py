@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from hypercorn.config import Config
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import (  # issue 5
     admin,
@@ -27,6 +29,7 @@ from gateway.admin import AdminError, admin_error_response
 from gateway.cache import ReadCache
 from gateway.client import OCPIClient
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
+from gateway.limiter import FailureLimiter
 from gateway.registration import Registry
 from gateway.services import Services
 from gateway.transport import Authenticator, RequestIds, TrailingSlashes, error_response
@@ -130,6 +133,39 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return error_response(rendered)
 
 
+# Request heads up to HEADER_LIMIT bytes are ours to judge, so that an OCPI partner whose
+# headers are too large gets an OCPI envelope saying so (431), not Hypercorn's bare answer.
+# Hypercorn's own cap on a request head (h11) is set above it, at SERVER_HEAD_LIMIT; a
+# larger head is refused by Hypercorn before any path is known, with its bodiless 431.
+HEADER_LIMIT = 16 * 1024
+SERVER_HEAD_LIMIT = 64 * 1024
+
+
+def server_config() -> Config:
+    """Hypercorn's configuration for our HTTP side (the listener is bound by the caller)."""
+    config = Config()
+    config.h11_max_incomplete_size = SERVER_HEAD_LIMIT
+    config.accesslog = None
+    return config
+
+
+class HeaderLimit:
+    """ASGI middleware: a request whose headers exceed HEADER_LIMIT bytes is answered 431."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > HEADER_LIMIT:
+                error = HTTPException(431, f"request headers exceed {HEADER_LIMIT} bytes")
+                response = await _http_error(Request(scope), error)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s (X-Request-ID %s): %s", request.method,
               request.url.path, request.state.request_id, type(error).__name__, exc_info=error)
@@ -148,10 +184,11 @@ def create_app(
     auth: Authenticator | None = None,
 ) -> Starlette:
     """The OCPI and admin HTTP app over the given database and outbound client."""
-    auth = auth or Authenticator(database)
+    auth = auth or Authenticator(database, limiter=FailureLimiter(
+        limit=settings.auth_failure_limit, window=settings.auth_failure_window))
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(RequestIds), Middleware(TrailingSlashes)],
+        middleware=[Middleware(RequestIds), Middleware(HeaderLimit), Middleware(TrailingSlashes)],
         exception_handlers={
             OCPIError: _ocpi_error,
             InvalidField: _invalid_field,

@@ -12,7 +12,10 @@ all understood (`Deviations` logs each departure from the spec once per partner 
 from __future__ import annotations
 
 import base64
+import errno
 import logging
+import socket
+import ssl
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,6 +27,7 @@ import msgspec
 from httpx_aiohttp import AiohttpTransport
 
 from gateway.addresses import AddressPolicy, AddressRefused, refused_in
+from gateway.urls import url_problem
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.envelope import FIELDS, Received
@@ -42,10 +46,13 @@ class PartnerError(Exception):
     """The partner's answer was not OCPI success (`status_code` None when there was none)."""
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, http_status: int | None = None
+        self, message: str, *, status_code: int | None = None, http_status: int | None = None,
+        reason: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.http_status = http_status
+        # What failed, in our own words (never the partner's), when there was no answer.
+        self.reason = reason
         super().__init__(message)
 
 
@@ -116,6 +123,37 @@ def outbound_http(
     return httpx.AsyncClient(timeout=timeout, transport=transport)
 
 
+def failure(error: BaseException) -> str:
+    """What went wrong in an outbound call, in words, from the exception and its causes.
+
+    httpx-aiohttp maps aiohttp's errors coarsely (a refused connection arrives as
+    ConnectTimeout, a malformed answer not at all), so the chain of causes is what tells.
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or (
+                isinstance(seen, OSError) and seen.errno == errno.ECONNREFUSED):
+            return "connection refused"
+        if isinstance(seen, aiohttp.ClientConnectorDNSError | socket.gaierror):
+            return "host name not resolved"
+        if isinstance(seen, aiohttp.ClientSSLError | ssl.SSLError):
+            return f"TLS failed: {seen}"
+        if isinstance(seen, aiohttp.ClientResponseError | aiohttp.ClientPayloadError
+                      | httpx.RemoteProtocolError | httpx.DecodingError):
+            return "malformed HTTP answer"
+        if isinstance(seen, aiohttp.ServerDisconnectedError | httpx.ReadError
+                      | ConnectionResetError):
+            return "connection closed before an answer"
+        if isinstance(seen, httpx.TimeoutException | TimeoutError
+                      | aiohttp.ServerTimeoutError) and seen.__cause__ is None:
+            return "timed out"
+        if isinstance(seen, httpx.InvalidURL | httpx.UnsupportedProtocol | aiohttp.InvalidURL
+                      | UnicodeError):
+            return "invalid URL"
+        seen = seen.__cause__ or seen.__context__
+    return f"transport error ({type(error).__name__})"
+
+
 def authorization(token: str, *, encode: bool = True) -> str:
     """The Authorization header value for a token (Base64 unless the peer wants it raw)."""
     value = base64.b64encode(token.encode()).decode() if encode else token
@@ -151,14 +189,21 @@ class OCPIClient:
         }
         if body is not None:
             sent["Content-Type"] = "application/json"
+        problem = url_problem(url)
+        if problem is not None:
+            raise PartnerUnreachable(f"{method} {url}: {problem}", reason=problem)
         try:
             await self.policy.check(url)
             response = await self.http.request(method, url, content=body, headers=sent)
-        except (httpx.HTTPError, AddressRefused) as error:
+        except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError, OSError, ValueError,
+                AddressRefused) as error:
             refused = refused_in(error)
             if refused is not None:
                 raise HostRefused(f"{method} {url}: {refused}", str(refused)) from None
-            raise PartnerUnreachable(f"{method} {url}: {type(error).__name__}") from None
+            # Whatever the HTTP stack raises, the caller gets one kind of failure saying
+            # what went wrong; a partner's URL or answer must never become our 500.
+            reason = failure(error)
+            raise PartnerUnreachable(f"{method} {url}: {reason}", reason=reason) from None
         envelope = self._envelope(method, url, response)
         if response.status_code >= 300 or not 1000 <= envelope.status_code < 2000:
             raise PartnerError(

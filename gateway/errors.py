@@ -12,6 +12,7 @@
     │   ├── UnsupportedVersion (3002)
     │   └── NoMatchingEndpoints (3003)
     ├── Unauthorized (HTTP 401)
+    ├── TooManyFailures (HTTP 429)   too many failed authentications; Retry-After
     ├── NotFound (HTTP 404, 2000 unless a subclass says otherwise)
     └── MethodNotAllowed (HTTP 405)
 """
@@ -28,6 +29,8 @@ class OCPIError(Exception):
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         self.field = field
+        # Response headers the error needs (Retry-After); none for most.
+        self.headers: dict[str, str] = {}
         text = message or self.default_message
         self.message = f"{field}: {text}" if field else text
         super().__init__(self.message)
@@ -90,6 +93,17 @@ class NoMatchingEndpoints(ServerError):
 class Unauthorized(OCPIError):
     http_status = 401
     default_message = "Missing or unknown credentials token"
+
+
+class TooManyFailures(OCPIError):
+    """Too many failed authentications from this source or with this credential prefix."""
+
+    http_status = 429
+    default_message = "Too many failed authentications"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentications; retry after {retry_after} s")
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class NotFound(OCPIError):

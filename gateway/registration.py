@@ -60,7 +60,7 @@ def _failed(what: str, error: PartnerError) -> ClientApiUnusable:
     if isinstance(error, HostRefused):
         detail = error.policy
     elif error.http_status is None:
-        detail = "no answer (the connection failed or timed out)"
+        detail = f"no answer ({error.reason or 'the connection failed or timed out'})"
     elif error.status_code is None:
         detail = f"HTTP {error.http_status}, not an OCPI answer"
     elif error.http_status < 300 and 1000 <= error.status_code < 2000:

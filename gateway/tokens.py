@@ -14,7 +14,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.admin import AdminError, _check_key, admin_json
+from gateway.admin import AdminError, _check_key, admin_json, partner_id_of
 from gateway.client import OCPIClient, PartnerError
 from gateway.errors import InvalidParameters, UnknownToken
 from gateway.modules import ModuleRequest, module_request
@@ -149,12 +149,12 @@ async def refresh_tokens(request: Request) -> Response:
         options = codec.decode(body, RefreshRequest) if body.strip() else RefreshRequest()
     except InvalidField as error:
         raise AdminError(400, error.reason, error.path) from None
-    partner_id = int(request.path_params["partner_id"])
+    partner_id = partner_id_of(request)
     async with services.database.read() as connection:
         partner = await partner_store.get_partner(connection, partner_id)
         since = None if options.full else await store.tokens_pulled_at(connection, partner_id)
     if partner is None or partner.status != partner_store.REGISTERED:
-        raise AdminError(404, f"no registered partner {partner_id}")
+        raise AdminError(404, f"no registered partner {partner_id}", "partner_id")
     try:
         report = await pull_tokens(services.client, services.database, partner, since)
     except PartnerError as error:

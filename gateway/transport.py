@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import InvalidParameters, OCPIError, Unauthorized
+from gateway.errors import InvalidParameters, OCPIError, TooManyFailures, Unauthorized
+from gateway.limiter import FailureLimiter, source_of
 from sidecar.ocpi import codec
 from sidecar.ocpi.envelope import Response as Envelope
 from sidecar.ocpi.types import now
@@ -62,7 +63,8 @@ def ocpi_json_response(data: bytes, headers: dict[str, str] | None = None) -> Re
 def error_response(error: OCPIError) -> Response:
     """The one rendering of an OCPIError."""
     return ocpi_response(
-        status_code=error.status_code, message=error.message, http_status=error.http_status
+        status_code=error.status_code, message=error.message, http_status=error.http_status,
+        headers=error.headers or None,
     )
 
 
@@ -140,9 +142,16 @@ class Authenticator:
     """Maps the Authorization header to a Caller, with a short cache off the database."""
 
     def __init__(
-        self, database: Database, *, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic
+        self,
+        database: Database,
+        *,
+        ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        limiter: FailureLimiter | None = None,
     ) -> None:
         self.database = database
+        # Failed authentications, OCPI and admin alike (gateway/admin.py uses it too).
+        self.limiter = limiter or FailureLimiter()
         self.ttl = ttl
         self.clock = clock
         self._cache: dict[bytes, tuple[float, Caller, str]] = {}
@@ -152,8 +161,17 @@ class Authenticator:
         self._cache.clear()
 
     async def authenticate(self, request: Request) -> tuple[Caller, str]:
-        """The caller and the plain token it presented; Unauthorized (401) otherwise."""
-        for token in _candidates(request.headers.get("authorization")):
+        """The caller and the plain token it presented; Unauthorized (401) otherwise.
+
+        TooManyFailures (429) before any look-up when the source or the token's prefix
+        failed too often.
+        """
+        header = request.headers.get("authorization")
+        source = source_of(request)
+        wait = self.limiter.retry_after(source, header)
+        if wait is not None:
+            raise TooManyFailures(wait)
+        for token in _candidates(header):
             digest = token_hash(token)
             cached = self._cache.get(digest)
             if cached is not None and cached[0] > self.clock():
@@ -163,6 +181,7 @@ class Authenticator:
             if caller is not None:
                 self._cache[digest] = (self.clock() + self.ttl, caller, token)
                 return caller, token
+        self.limiter.failed(source, header)
         raise Unauthorized()
 
 

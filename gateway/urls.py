@@ -68,9 +68,25 @@ def check_partner_url(url: str) -> str:
     host = parts.hostname or ""
     if not host:
         raise UnusableUrl("has no host")
-    if not (_is_ip(host) or (_HOSTNAME.fullmatch(host) and not _numeric(host))):
+    if not (_is_ip(host) or (_HOSTNAME.fullmatch(host) and not _numeric(host)
+                              and all(len(label) <= 63 for label in host.split(".")))):
         raise UnusableUrl(f"invalid host {host!r}")
+    if parts.port == 0:
+        raise UnusableUrl("port 0 is no port")
     return url
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be called as a partner's endpoint (`check_partner_url`), or None.
+
+    For callers that report rather than raise: the operator who typed it, or a partner's
+    push status, is told it is malformed instead of whatever the HTTP stack would raise.
+    """
+    try:
+        check_partner_url(url)
+    except UnusableUrl as error:
+        return f"invalid URL: {error.reason}"
+    return None
 
 
 def _is_ip(host: str) -> bool:

@@ -15,13 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config
 
 from gateway.addresses import AddressPolicy, networks
-from gateway.app import create_app
+from gateway.app import create_app, server_config
 from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
 from gateway.push import PushWorker
+from sidecar.files import private_file
 from sidecar.settings import Secret, Settings
 from sidecar.store import migrations, schema, seed
 from sidecar.store.engine import Database
@@ -54,7 +54,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", default=_env("public_url", ""),
                        help="base URL partners use to reach --http")
     serve.add_argument("--admin-key", default=_env("admin_key", ""),
-                       help=f"admin API key (default: kept in {ADMIN_KEY_FILE})")
+                       help="admin API key (visible in the process list: prefer"
+                            " --admin-key-file or the environment variable)")
+    serve.add_argument("--admin-key-file", default=_env("admin_key_file", ""),
+                       help=f"file holding the admin API key, read at start (default: "
+                            f"{ADMIN_KEY_FILE}, made on first start)")
     serve.add_argument("--currency", default=_env("currency", defaults.currency),
                        help="ISO 4217 currency of sessions that name no tariff or currency")
     serve.add_argument("--session-patch-interval", type=float,
@@ -85,15 +89,21 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _admin_key(given: str) -> Secret:
-    """The given key, else the one kept in var/admin-key (made on first start, mode 0600)."""
+def _admin_key(given: str, key_file: str) -> Secret:
+    """The given key, else the one in `key_file`, else the one kept in var/admin-key (made
+    on first start, mode 0600). ValueError when the key file cannot be used."""
     if given:
         return Secret(given)
-    if not ADMIN_KEY_FILE.exists():
-        ADMIN_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(ADMIN_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(32) + "\n")
+    if key_file:
+        try:
+            key = Path(key_file).read_text().strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"cannot read {key_file}: {error}") from None
+        if not key:
+            raise ValueError(f"{key_file} is empty")
+        return Secret(key)
+    if private_file(ADMIN_KEY_FILE):
+        ADMIN_KEY_FILE.write_text(secrets.token_urlsafe(32) + "\n")
     return Secret(ADMIN_KEY_FILE.read_text().strip())
 
 
@@ -126,10 +136,9 @@ async def serve(
     http_port = sock.getsockname()[1]
     if settings.http.endswith(":0"):
         settings = replace(settings, http=f"{settings.http.rpartition(':')[0]}:{http_port}")
-    config = Config()
+    config = server_config()
     # Hypercorn takes the descriptor over and closes it when it stops.
     config.bind = [f"fd://{sock.detach()}"]
-    config.accesslog = None
     wakeup = Wakeup()
     policy = AddressPolicy(settings.partner_networks)
     tls = ServerTls.from_files(settings.grpc_tls_cert, settings.grpc_tls_key,
@@ -193,10 +202,10 @@ async def _announce(settings: Settings, database: Database, grpc_port: int) -> N
              "`Authorization: Bearer <admin key>`", settings.base_url, settings.base_url)
 
 
-def _run_serve(arguments: argparse.Namespace) -> None:
+def _run_serve(arguments: argparse.Namespace, admin_key: Secret) -> None:
     settings = Settings(
         http=arguments.http, grpc=arguments.grpc, database=arguments.database,
-        public_url=arguments.public_url, admin_key=_admin_key(arguments.admin_key),
+        public_url=arguments.public_url, admin_key=admin_key,
         session_patch_interval=arguments.session_patch_interval,
         currency=arguments.currency.upper(),
         authorize_timeout=arguments.authorize_timeout, command_timeout=arguments.command_timeout,
@@ -204,7 +213,7 @@ def _run_serve(arguments: argparse.Namespace) -> None:
         grpc_tls_cert=arguments.grpc_tls_cert, grpc_tls_key=arguments.grpc_tls_key,
         grpc_client_ca=arguments.grpc_client_ca,
     )
-    if not arguments.admin_key:
+    if not (arguments.admin_key or arguments.admin_key_file):
         log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())
 
     async def main() -> None:
@@ -268,6 +277,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = top.parse_args(argv)
     if arguments.command == "serve":
         _check_serve(top, arguments)
-        _run_serve(arguments)
+        if arguments.admin_key and arguments.admin_key_file:
+            top.error("give --admin-key or --admin-key-file, not both")
+        try:
+            admin_key = _admin_key(arguments.admin_key, arguments.admin_key_file)
+        except ValueError as error:
+            top.error(f"--admin-key-file: {error}")
+        _run_serve(arguments, admin_key)
     else:
         _run_db(arguments)

@@ -50,6 +50,10 @@ class Settings:
     grpc_tls_cert: str = ""
     grpc_tls_key: str = ""
     grpc_client_ca: str = ""
+    # Failed authentications (OCPI token or admin key) per source address and per
+    # credential prefix that leak away per window; past them a caller gets 429.
+    auth_failure_limit: int = 20
+    auth_failure_window: float = 60.0
 
     @property
     def base_url(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc.aio import AbortError, ServicerContext
 
 from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed, SidecarError
@@ -46,13 +47,54 @@ async def _abort(error: Exception, context: ServicerContext[Any, Any], method: s
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
 
 
-def _wrap(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
+class Undecodable:
+    """What a request that is not the method's message decodes to.
+
+    A deserializer has no context to abort with, and grpc answers UNKNOWN for one that
+    raises; so it returns this instead, and the handler's wrapper raises InvalidField for
+    it: the client gets INVALID_ARGUMENT like for any other bad input.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def decode(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except DecodeError as error:
+            return Undecodable(str(error) or "not a valid protobuf message")
+
+    return decode
+
+
+def _decoded(request: Any) -> Any:
+    if isinstance(request, Undecodable):
+        raise InvalidField("", f"the request is not the method's message: {request.reason}")
+    return request
+
+
+async def _decoded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _decoded(request)
+
+
+def _wrap(behavior: Callable[..., Any], method: str, kind: str) -> Callable[..., Any]:
     """The same kind of handler (coroutine or async generator), with errors mapped."""
+    streamed = kind.startswith("stream_")
+
+    def decoded(request: Any) -> Any:
+        return _decoded_stream(request) if streamed else _decoded(request)
+
     if inspect.isasyncgenfunction(behavior):
 
         async def stream(request: Any, context: ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             try:
-                async for response in behavior(request, context):
+                async for response in behavior(decoded(request), context):
                     yield response
             except AbortError:
                 raise
@@ -64,7 +106,7 @@ def _wrap(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
 
         async def unary(request: Any, context: ServicerContext[Any, Any]) -> Any:
             try:
-                return await behavior(request, context)
+                return await behavior(decoded(request), context)
             except AbortError:
                 raise
             except Exception as error:
@@ -94,5 +136,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         for kind in _KINDS:
             behavior = getattr(handler, kind)
             if behavior is not None:
-                return handler._replace(**{kind: _wrap(behavior, method)})  # type: ignore[attr-defined, no-any-return]
+                return handler._replace(  # type: ignore[attr-defined, no-any-return]
+                    **{kind: _wrap(behavior, method, kind)},
+                    request_deserializer=_decoding(handler.request_deserializer))
         return handler

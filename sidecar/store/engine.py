@@ -15,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from sidecar.files import private_file
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/ocpi-sidecar.db"
 
 
@@ -92,7 +94,9 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                # SQLite gives the -wal and -shm files the database file's mode, so a
+                # database file made 0600 here keeps all three private.
+                private_file(Path(parsed.database))
             inline = {"async_creator": _inline_creator(parsed.database)} if (
                 parsed.database and parsed.database != ":memory:") else {}
             self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0, **inline)

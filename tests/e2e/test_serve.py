@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -87,3 +87,80 @@ def test_db_seed_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
     assert first.stdout.splitlines() == [
         "added: party NL/SDC", "added: location LOC1", "added: tariff TARIFF1"]
     assert second.stdout.strip() == "nothing to do: up to date"
+
+
+def _start(tmp_path: Path, arguments: list[str], env: dict[str, str],
+           preexec_fn: Callable[[], object] | None = None,
+           ) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
+         "--grpc", "127.0.0.1:0", *arguments],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+    try:
+        found = _read_until_listening(process, time.monotonic() + 30)
+    except BaseException:
+        process.kill()
+        process.wait(10)
+        raise
+    return process, found["http"]
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+
+
+@pytest.mark.parametrize("by", ["flag", "environment"])
+def test_admin_key_from_a_file_never_shows_in_the_process_list(
+    tmp_path: Path, by: str
+) -> None:
+    key_file = tmp_path / "admin.key"
+    key_file.write_text("key-from-a-file\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCPI_SIDECAR_ADMIN")}
+    arguments = ["--admin-key-file", str(key_file)] if by == "flag" else []
+    if by == "environment":
+        env["OCPI_SIDECAR_ADMIN_KEY_FILE"] = str(key_file)
+    process, http_address = _start(tmp_path, arguments, env)
+    try:
+        command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        assert b"key-from-a-file" not in command_line
+        with httpx.Client(base_url=f"http://{http_address}/admin", timeout=10) as client:
+            assert client.get("/partners", headers={
+                "Authorization": "Bearer key-from-a-file"}).status_code == 200
+            assert client.get("/partners", headers={
+                "Authorization": "Bearer key-from-a-file\n".strip() + "x"}).status_code == 401
+    finally:
+        _stop(process)
+    # Not made when a key is given: var/admin-key is only the fallback.
+    assert not (tmp_path / "var" / "admin-key").exists()
+
+
+def test_an_unreadable_admin_key_file_stops_serve_with_a_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCPI_SIDECAR_ADMIN")}
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecar", "serve", "--admin-key-file",
+         str(tmp_path / "missing")], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=30)
+    assert done.returncode == 2
+    assert "--admin-key-file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_files_serve_makes_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCPI_SIDECAR_")}
+    process, http_address = _start(tmp_path, [], env, preexec_fn=lambda: os.umask(0))
+    try:
+        key = (tmp_path / "var" / "admin-key").read_text().strip()
+        with httpx.Client(base_url=f"http://{http_address}/admin", timeout=10) as client:
+            # A write, so that the database has its -wal and -shm files beside it.
+            assert client.post("/credentials-token-a", headers={
+                "Authorization": f"Bearer {key}"}).status_code == 201
+        made = sorted((tmp_path / "var").rglob("*"))
+        names = {p.name for p in made}
+        assert {"admin-key", "ocpi-sidecar.db", "ocpi-sidecar.db-wal",
+                "ocpi-sidecar.db-shm"} <= names
+        modes = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777)
+                 for p in [tmp_path / "var", *made]}
+        assert modes == {name: oct(0o700 if (tmp_path / name).is_dir() else 0o600)
+                         for name in modes}
+    finally:
+        _stop(process)
