@@ -154,7 +154,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
+    # Idle connections are dropped well before the server times them out (5 s): reusing one
+    # the server is closing at that instant fails, which is no answer of ours.
+    with httpx.Client(timeout=30, limits=httpx.Limits(keepalive_expiry=1.0)) as client:
         yield client
 
 

@@ -197,6 +197,12 @@ class MemoryCrud(Crud):
             return cls._registered(data, kwargs["auth_token"])
         key = _key(module, id, kwargs)
         stored = _as_sent(data, State.objects[module.value].get(key))
+        if module == ModuleID.locations and stored.get("evses"):
+            # mod_locations: a Receiver given a PATCH of an EVSE or connector SHALL set its
+            # last_updated on the parent Location too; the library leaves that to us.
+            stored["last_updated"] = max(
+                [stored.get("last_updated") or ""]
+                + [e.get("last_updated") or "" for e in stored["evses"]])
         State.objects[module.value][key] = stored
         return stored
 
