@@ -146,6 +146,9 @@ async def _partner(request: Request) -> store.Partner:
 
 
 def _partner_failure(error: Exception) -> AdminError:
+    if isinstance(error, store.PartyHeld):
+        # The operator may know both partners: name the one holding the party.
+        return AdminError(409, f"the partner declares {error}", f"roles[{error.index}]")
     if isinstance(error, NoCpoParty):
         return AdminError(409, error.message)
     if isinstance(error, OCPIError) and error.http_status == 405:
@@ -209,7 +212,7 @@ async def register_partner(request: Request) -> Response:
         partner = await services_of(request).registry.register(
             wanted.versions_url, wanted.token, token_base64=wanted.token_base64
         )
-    except (OCPIError, PartnerError) as error:
+    except (OCPIError, PartnerError, store.PartyHeld) as error:
         raise _partner_failure(error) from None
     return admin_json(partner_view(partner), 201)
 
@@ -220,7 +223,7 @@ async def rotate_partner(request: Request) -> Response:
     partner = await _partner(request)
     try:
         updated = await services_of(request).registry.rotate(partner)
-    except (OCPIError, PartnerError) as error:
+    except (OCPIError, PartnerError, store.PartyHeld) as error:
         raise _partner_failure(error) from None
     return admin_json(partner_view(updated))
 

@@ -36,6 +36,7 @@ from sidecar.ocpi.locations import Location, find_connector, find_evse
 from sidecar.ocpi.types import DisplayText, now
 from sidecar.store import commands as store
 from sidecar.store.locations import get_location
+from sidecar.store.partners import holder_of
 from sidecar.store.sessions import partner_session
 
 _R = CommandResponseType
@@ -153,8 +154,8 @@ async def _check(module: ModuleRequest, body: Any) -> tuple[str, str]:
                                                  body.reservation_id):
                 raise Refused(_R.REJECTED, f"no reservation {body.reservation_id!r}")
             return module.party or (await our_parties(module.services))[0]
-        if isinstance(body, StartSession | ReserveNow) and not module.partner.has_party(
-                body.token.country_code, body.token.party_id):
+        if isinstance(body, StartSession | ReserveNow) and await holder_of(
+                connection, body.token.country_code, body.token.party_id) != module.partner.id:
             raise Refused(_R.REJECTED, "the token is not one of yours")
         assert isinstance(body, StartSession | ReserveNow | UnlockConnector)
         location, party = await _location(connection, module, body.location_id)

@@ -6,9 +6,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from gateway.client import HostRefused, OCPIClient, PartnerError
 from gateway.errors import (
     ClientApiUnusable,
+    InvalidParameters,
     MethodNotAllowed,
     NoCpoParty,
     NoMatchingEndpoints,
@@ -130,6 +133,23 @@ def _roles(credentials: Credentials) -> list[dict[str, Any]]:
     return [codec.to_builtins(role) for role in credentials.roles]
 
 
+async def _hold(connection: AsyncConnection, partner_id: int, roles: list[dict[str, Any]]) -> None:
+    """A partner's POST or PUT claims the parties of its roles; a party another partner
+    holds refuses the whole request (its transaction stores nothing).
+
+    The credentials module leaves no doubt that roles are data the server must be able to
+    use ("to determine the URLs a client will use when pushing"); a party that already
+    means another platform is one we cannot, so this is an invalid parameter (2001) naming
+    the role and the party, and not which partner holds it.
+    """
+    try:
+        await store.hold_parties(connection, partner_id, roles)
+    except store.PartyHeld as held:
+        raise InvalidParameters(
+            f"party {held.country_code}/{held.party_id} is held by another platform",
+            field=f"roles[{held.index}]") from None
+
+
 class Registry:
     """Registration state changes; every one of them clears the authentication cache."""
 
@@ -170,10 +190,6 @@ class Registry:
             raise MethodNotAllowed("already registered: use PUT to update, DELETE to end")
         await self._our_roles()
         roles = _roles(offered)
-        async with self.database.read() as connection:
-            holder = await store.registered_with_roles(connection, roles)
-        if holder is not None:
-            raise MethodNotAllowed(f"these roles are registered already (partner {holder.id})")
         token_base64 = caller.registration_token_base64
         found = await discover(self.client, offered.url, offered.token,
                                token_base64=token_base64)
@@ -185,6 +201,7 @@ class Registry:
                 outbound_token=offered.token, outbound_token_base64=token_base64,
                 inbound_token_hash=token_hash(token_c),
             )
+            await _hold(connection, partner_id, roles)
             if not await store.use_registration_token(
                 connection, caller.registration_id, partner_id
             ):
@@ -202,10 +219,12 @@ class Registry:
         found = await discover(self.client, offered.url, offered.token,
                                token_base64=partner.outbound_token_base64)
         token_c = new_token()
+        roles = _roles(offered)
         async with self.database.write() as connection:
+            await _hold(connection, partner.id, roles)
             await store.update_partner(
                 connection, partner.id, versions_url=offered.url, version=found.version,
-                endpoints=found.endpoints, roles=_roles(offered), outbound_token=offered.token,
+                endpoints=found.endpoints, roles=roles, outbound_token=offered.token,
                 inbound_token_hash=token_hash(token_c), pending_token_hash=None,
             )
         self.auth.forget()
@@ -222,6 +241,7 @@ class Registry:
     async def _forget_partner(self, partner_id: int) -> None:
         async with self.database.write() as connection:
             await outbox.forget_partner(connection, partner_id)
+            await store.release_parties(connection, partner_id)
             await store.update_partner(
                 connection, partner_id, status=store.UNREGISTERED, inbound_token_hash=None,
                 pending_token_hash=None, outbound_token=None,
@@ -252,12 +272,23 @@ class Registry:
                 await store.delete_partner(connection, partner_id)
             self.auth.forget()
             raise
-        async with self.database.write() as connection:
-            await store.update_partner(
-                connection, partner_id, status=store.REGISTERED, versions_url=answer.url,
-                roles=_roles(answer), outbound_token=answer.token,
-            )
-            partner = await store.get_partner(connection, partner_id)
+        roles = _roles(answer)
+        try:
+            async with self.database.write() as connection:
+                await store.hold_parties(connection, partner_id, roles)
+                await store.update_partner(
+                    connection, partner_id, status=store.REGISTERED, versions_url=answer.url,
+                    roles=roles, outbound_token=answer.token,
+                )
+                partner = await store.get_partner(connection, partner_id)
+        except store.PartyHeld:
+            # The partner registered us, but it is not to be registered here: it goes, and
+            # it is told (with the token it just gave us) so that it does not call us in vain.
+            async with self.database.write() as connection:
+                await store.delete_partner(connection, partner_id)
+            self.auth.forget()
+            await self._tell_unregistered(found, answer.token, token_base64)
+            raise
         self.auth.forget()
         assert partner is not None
         _log_missing_modules(partner.id, versions_url, found.endpoints)
@@ -284,13 +315,23 @@ class Registry:
                 await store.update_partner(connection, partner.id, pending_token_hash=None)
             self.auth.forget()
             raise
-        async with self.database.write() as connection:
-            await store.update_partner(
-                connection, partner.id, version=found.version, endpoints=found.endpoints,
-                versions_url=answer.url, roles=_roles(answer), outbound_token=answer.token,
-                inbound_token_hash=token_hash(token_b), pending_token_hash=None,
-            )
-            updated = await store.get_partner(connection, partner.id)
+        roles = _roles(answer)
+        tokens = {"outbound_token": answer.token, "inbound_token_hash": token_hash(token_b),
+                  "pending_token_hash": None}
+        try:
+            async with self.database.write() as connection:
+                await store.hold_parties(connection, partner.id, roles)
+                await store.update_partner(
+                    connection, partner.id, version=found.version, endpoints=found.endpoints,
+                    versions_url=answer.url, roles=roles, **tokens)
+                updated = await store.get_partner(connection, partner.id)
+        except store.PartyHeld:
+            # The partner has switched to the new tokens already: keep them (else neither
+            # side could call the other), but nothing else it answered; it keeps its parties.
+            async with self.database.write() as connection:
+                await store.update_partner(connection, partner.id, **tokens)
+            self.auth.forget()
+            raise
         self.auth.forget()
         assert updated is not None
         _log_missing_modules(updated.id, updated.versions_url, found.endpoints)
@@ -310,6 +351,14 @@ class Registry:
                 problem = str(error)
         await self._forget_partner(partner.id)
         return problem
+
+    async def _tell_unregistered(self, found: Discovery, token: str, token_base64: bool) -> None:
+        """Best effort: DELETE our credentials at a partner we will not keep."""
+        url = next(e["url"] for e in found.endpoints if e["identifier"] == "credentials")
+        try:
+            await self.client.request("DELETE", url, token, token_base64=token_base64)
+        except PartnerError as error:
+            log.warning("could not unregister at %s: %s", url, error)
 
     async def _send_credentials(
         self, method: str, found: Discovery, token: str, token_b: str, token_base64: bool

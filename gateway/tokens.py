@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,18 +46,35 @@ class TokenAddress:
     type: TokenType
 
 
-def _address(request: Request, module: ModuleRequest) -> TokenAddress:
+def _not_yours(country_code: str, party_id: str) -> InvalidParameters:
+    error = InvalidParameters(f"{country_code}/{party_id} is not one of your parties")
+    error.http_status = 404
+    return error
+
+
+async def _address(request: Request, module: ModuleRequest) -> TokenAddress:
+    """The token the URL names, under a party the caller holds (else 404: transport's
+    answer for objects that are not the client's)."""
     params = request.path_params
     country_code, party_id = params["country_code"], params["party_id"]
-    if not module.partner.has_party(country_code, party_id):
-        error = InvalidParameters(f"{country_code}/{party_id} is not one of your parties")
-        error.http_status = 404
-        raise error
+    async with module.services.database.read() as connection:
+        holder = await partner_store.holder_of(connection, country_code, party_id)
+    if holder != module.partner.id:
+        raise _not_yours(country_code, party_id)
     try:
         type_ = TokenType(request.query_params.get("type", TokenType.RFID))
     except ValueError:
         raise InvalidParameters("not a TokenType", field="type") from None
     return TokenAddress(country_code, party_id, params["uid"], type_)
+
+
+async def _store(connection: AsyncConnection, partner_id: int, token: Token) -> int:
+    """upsert_tokens for one token; the holder check there (in this write transaction)
+    answers like the one of `_address`, for a party released meanwhile."""
+    try:
+        return await store.upsert_tokens(connection, partner_id, [token])
+    except store.NotHolder as error:
+        raise _not_yours(error.country_code, error.party_id) from None
 
 
 def _unknown(address: TokenAddress) -> UnknownToken:
@@ -80,7 +98,7 @@ def _check_identity(token: Token, address: TokenAddress) -> None:
 async def get_token(request: Request) -> Response:
     """GET /tokens/{country_code}/{party_id}/{uid}[?type=]: the token as we cache it."""
     module = await module_request(request)
-    address = _address(request, module)
+    address = await _address(request, module)
     async with module.services.database.read() as connection:
         row = await store.get_token(connection, address.country_code, address.party_id,
                                     address.uid, address.type)
@@ -92,11 +110,11 @@ async def get_token(request: Request) -> Response:
 async def put_token(request: Request) -> Response:
     """PUT /tokens/{country_code}/{party_id}/{uid}[?type=]: store or replace the token."""
     module = await module_request(request)
-    address = _address(request, module)
+    address = await _address(request, module)
     token = codec.decode(await request.body(), Token)
     _check_identity(token, address)
     async with module.services.database.write() as connection:
-        created = await store.upsert_tokens(connection, module.partner.id, [token])
+        created = await _store(connection, module.partner.id, token)
     return ocpi_response(http_status=201 if created else 200, headers=module.reply_headers)
 
 
@@ -107,7 +125,7 @@ async def patch_token(request: Request) -> Response:
     `last_updated` is 2001 whether or not the token exists.
     """
     module = await module_request(request)
-    address = _address(request, module)
+    address = await _address(request, module)
     patch = decode_patch(await request.body(), Token)
     if "type" in patch and patch["type"] != address.type:
         raise InvalidParameters("a token's type cannot be changed", field="type")
@@ -116,7 +134,7 @@ async def patch_token(request: Request) -> Response:
                                     address.uid, address.type)
         if row is None or row.partner_id != module.partner.id:
             raise _unknown(address)
-        await store.upsert_tokens(connection, module.partner.id, [apply_patch(row.token, patch)])
+        await _store(connection, module.partner.id, apply_patch(row.token, patch))
     return ocpi_response(headers=module.reply_headers)
 
 
@@ -193,13 +211,12 @@ async def pull_tokens(
             except InvalidField:
                 report.invalid += 1
                 continue
-            if partner.has_party(token.country_code, token.party_id):
-                valid.append(token)
-            else:
-                report.invalid += 1  # not the partner's to give
+            valid.append(token)
         async with database.write() as connection:
-            await store.upsert_tokens(connection, partner.id, valid)
-        report.stored += len(valid)
+            held = await store.held_tokens(connection, partner.id, valid)
+            await store.upsert_tokens(connection, partner.id, held)
+        report.invalid += len(valid) - len(held)  # not the partner's to give
+        report.stored += len(held)
         found = _NEXT.search(reply.headers.get("link", ""))
         next_url = found.group(1) if found else None
     async with database.write() as connection:

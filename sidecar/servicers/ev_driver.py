@@ -213,11 +213,13 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
                                              source=pb.AUTHORIZATION_SOURCE_CACHE)
         async def ask(partner: partner_store.Partner) -> AuthorizationInfo | None:
             info = await self._ask(partner, uid, token_type, location)
-            # An eMSP speaks only for its own tokens.
-            if info is None or not partner.has_party(info.token.country_code,
-                                                     info.token.party_id):
+            if info is None:
                 return None
-            return info
+            # An eMSP speaks only for the tokens of the parties it holds.
+            async with self._database.read() as connection:
+                holder = await partner_store.holder_of(connection, info.token.country_code,
+                                                       info.token.party_id)
+            return info if holder == partner.id else None
 
         asked = [asyncio.ensure_future(ask(p)) for p in emsps]
         try:

@@ -40,7 +40,7 @@ from sidecar.servicers.meter_commits import (
 from sidecar.store import cdrs, idempotency, outbox, tables
 from sidecar.store import sessions as store
 from sidecar.store.engine import Database
-from sidecar.store.partners import REGISTERED, list_partners
+from sidecar.store.partners import holder_of
 from sidecar.store.tariffs import get_tariff
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -101,14 +101,6 @@ async def _connector_tariff(
     return chosen[0] if chosen else None
 
 
-async def owner_of(connection: AsyncConnection, token: CdrToken) -> int | None:
-    """The registered eMSP partner that declared the token's party, or None."""
-    for partner in await list_partners(connection, status=REGISTERED):
-        if partner.has_party(token.country_code, token.party_id):
-            return partner.id
-    return None
-
-
 async def resolve_token(
     connection: AsyncConnection, given: inputs.TokenInput, ours: tuple[str, str]
 ) -> tuple[CdrToken, int | None]:
@@ -129,7 +121,8 @@ async def resolve_token(
             contract_id = contract_id or row.contract_id
     token = CdrToken(country_code=(party or ours)[0], party_id=(party or ours)[1],
                      uid=given.uid, type=given.type, contract_id=contract_id or given.uid)
-    return token, (await owner_of(connection, token) if party is not None else None)
+    return token, (await holder_of(connection, token.country_code, token.party_id)
+                   if party is not None else None)
 
 
 def auth_method(given: AuthMethod | None, token: inputs.TokenInput,
@@ -311,7 +304,8 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
             state.authorization_reference = given.token.authorization_reference
             restart = True
         elif partner_id is None and state.token is not None:
-            partner_id = await owner_of(connection, state.token)
+            partner_id = await holder_of(connection, state.token.country_code,
+                                         state.token.party_id)
         changes = []
         if given.charging_state is not None:
             changes.append(charging.StateChange(given.at, given.charging_state))
@@ -355,7 +349,8 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
         state.invalid = given.invalid
         partner_id = row.partner_id
         if partner_id is None and state.token is not None:
-            partner_id = await owner_of(connection, state.token)
+            partner_id = await holder_of(connection, state.token.country_code,
+                                         state.token.party_id)
         priced = await self._take_in(connection, row.pk, state, given.meter, [], True)
         stamp = now()
         pushed = await self._finish(connection, row, state, partner_id, stamp)

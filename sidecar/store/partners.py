@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ocpi.types import now
 from sidecar.store import tables
+from sidecar.store.dialect import upsert
+from sidecar.store.engine import touch
 from sidecar.store.secrets import new_token, token_hash
 
 PENDING = "PENDING"
@@ -44,7 +47,11 @@ class Partner:
         return found[0]["url"] if found and identifier == "credentials" else None
 
     def has_party(self, country_code: str, party_id: str) -> bool:
-        """Whether the partner declared this party (CiString: compared case-insensitively)."""
+        """Whether the partner declared this party (CiString: compared case-insensitively).
+
+        Roles are stored only together with their claim (`hold_parties`), so for a
+        registered partner this is the parties it holds, as of when it was loaded; what
+        decides ownership in a transaction is `holder_of`."""
         return any(
             r["country_code"].upper() == country_code.upper()
             and r["party_id"].upper() == party_id.upper()
@@ -172,18 +179,75 @@ async def list_partners(
     return [_partner(row) for row in await connection.execute(query)]
 
 
-async def registered_with_roles(
-    connection: AsyncConnection, roles: list[dict[str, Any]], *, exclude: int | None = None
-) -> Partner | None:
-    """A registered partner that already declared one of these roles, if any."""
-    for partner in await list_partners(connection, status=REGISTERED):
-        if partner.id == exclude:
+class PartyHeld(Exception):
+    """A partner claimed a party that another partner holds."""
+
+    def __init__(self, country_code: str, party_id: str, holder: int, index: int) -> None:
+        self.country_code = country_code
+        self.party_id = party_id
+        self.holder = holder
+        # Which of the offered roles names the party.
+        self.index = index
+        super().__init__(f"party {country_code}/{party_id} is held by partner {holder}")
+
+
+_h = tables.party_holders
+
+
+async def holder_of(connection: AsyncConnection, country_code: str, party_id: str) -> int | None:
+    """The registered partner that holds this party (CiStrings: any case), or None.
+
+    The one answer to "whose is party X": a token under the party, a command naming one of
+    its tokens, a session or CDR of one of its tokens belong to this partner.
+    """
+    return (await connection.execute(select(_h.c.partner_id).where(
+        _h.c.country_code == country_code.upper(), _h.c.party_id == party_id.upper()))).scalar()
+
+
+async def hold_parties(
+    connection: AsyncConnection, partner_id: int, roles: list[dict[str, Any]]
+) -> None:
+    """Make the partner hold exactly the parties of these roles, in the caller's write
+    transaction (which must store the roles too); PartyHeld when another partner holds one.
+
+    The claim is an insert that the primary key refuses while anyone else holds the party;
+    on PostgreSQL a concurrent claim waits for ours to commit or roll back, then sees it.
+    A party the partner no longer declares is released, with its tokens.
+    """
+    wanted: dict[tuple[str, str], int] = {}
+    for index, role in enumerate(roles):
+        wanted.setdefault((role["country_code"].upper(), role["party_id"].upper()), index)
+    # In one order for everyone, so that two claims of the same parties on PostgreSQL wait
+    # for each other instead of deadlocking.
+    for (country_code, party_id), index in sorted(wanted.items()):
+        await connection.execute(upsert(connection, _h).values(
+            country_code=country_code, party_id=party_id, partner_id=partner_id,
+        ).on_conflict_do_nothing())
+        holder = await holder_of(connection, country_code, party_id)
+        if holder != partner_id:
+            assert holder is not None
+            raise PartyHeld(country_code, party_id, holder, index)
+    await release_parties(connection, partner_id, keep=set(wanted))
+
+
+async def release_parties(
+    connection: AsyncConnection, partner_id: int, *, keep: Collection[tuple[str, str]] = ()
+) -> None:
+    """The partner stops holding its parties (but `keep`): another partner may take them.
+
+    Its cached tokens under them go too: a token belongs to its party's holder, and the
+    next holder must not inherit the tokens of the last.
+    """
+    t = tables.tokens
+    held = [(row.country_code, row.party_id) for row in await connection.execute(
+        select(_h.c.country_code, _h.c.party_id).where(_h.c.partner_id == partner_id))]
+    for country_code, party_id in held:
+        if (country_code, party_id) in keep:
             continue
-        if {_role_key(r) for r in partner.roles} & {_role_key(r) for r in roles}:
-            return partner
-    return None
-
-
-def _role_key(role: dict[str, Any]) -> tuple[str, str, str]:
-    return role["role"], role["country_code"].upper(), role["party_id"].upper()
-
+        await connection.execute(delete(_h).where(
+            _h.c.country_code == country_code, _h.c.party_id == party_id,
+            _h.c.partner_id == partner_id))
+        await connection.execute(delete(t).where(
+            t.c.country_code == country_code, t.c.party_id == party_id,
+            t.c.partner_id == partner_id))
+        touch(connection, "tokens")

@@ -93,6 +93,18 @@ partners = Table(
 
 Index("ix_partners_status", partners.c.status)
 
+# Which registered partner holds each party it declared (country_code and party_id upper
+# case). The primary key is what makes a party held by one partner at most: two concurrent
+# registrations claiming one party cannot both insert it, whichever replica runs them.
+party_holders = Table(
+    "party_holders",
+    metadata,
+    Column("country_code", String(2), primary_key=True),
+    Column("party_id", String(3), primary_key=True),
+    Column("partner_id", Integer, ForeignKey("partners.id"), nullable=False),
+)
+Index("ix_party_holders_partner", party_holders.c.partner_id)
+
 
 def _document_table(name: str, object_id_length: int, *, ci_ids: bool = False) -> Table:
     """An OCPI object owned by one of our parties: its JSON bytes plus the columns we query by."""

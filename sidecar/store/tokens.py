@@ -13,6 +13,7 @@ from sidecar.ocpi import codec
 from sidecar.ocpi.tokens import Token
 from sidecar.store import tables
 from sidecar.store.engine import touch
+from sidecar.store.partners import holder_of
 
 _t = tables.tokens
 
@@ -54,25 +55,50 @@ async def find_tokens(connection: AsyncConnection, uid: str, type_: str) -> list
             for r in rows]
 
 
+class NotHolder(Exception):
+    """A partner wrote a token under a party it does not hold."""
+
+    def __init__(self, country_code: str, party_id: str) -> None:
+        self.country_code = country_code
+        self.party_id = party_id
+        super().__init__(f"{country_code}/{party_id} is not one of your parties")
+
+
 async def upsert_tokens(
     connection: AsyncConnection, partner_id: int, tokens: list[Token]
 ) -> int:
     """Store these tokens for their owning partner (replacing what was cached); how many
-    were new. Marks the table changed for the gateway's read cache."""
+    were new. Marks the table changed for the gateway's read cache.
+
+    A token belongs to the party it names: only that party's holder writes it (NotHolder
+    otherwise, checked in this transaction). The holder's release of a party takes its
+    tokens along, so an existing token is always the writer's and never changes hands.
+    """
     if not tokens:
         return 0
     known = 0
     for token in tokens:
+        if await holder_of(connection, token.country_code, token.party_id) != partner_id:
+            raise NotHolder(token.country_code, token.party_id)
         exists = (await connection.execute(select(_t.c.pk).where(
             *_key(token.country_code, token.party_id, token.uid, token.type)))).first()
         known += exists is not None
         values = _values(partner_id, token)
         if exists is not None:
-            await connection.execute(update(_t).where(_t.c.pk == exists.pk).values(**values))
+            await connection.execute(update(_t).where(
+                _t.c.pk == exists.pk, _t.c.partner_id == partner_id).values(**values))
         else:
             await connection.execute(_t.insert().values(**values))
     touch(connection, "tokens")
     return len(tokens) - known
+
+
+async def held_tokens(
+    connection: AsyncConnection, partner_id: int, tokens: list[Token]
+) -> list[Token]:
+    """Those of these tokens that the partner may write (it holds their party)."""
+    return [t for t in tokens
+            if await holder_of(connection, t.country_code, t.party_id) == partner_id]
 
 
 def _values(partner_id: int, token: Token) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from tests.fixtures.emsp import FakeEmsp
 from tests.fixtures.http import free_socket
 from tests.fixtures.waiting import eventually
 from tests.gateway.test_tokens_receiver import OFFICIAL
-from tests.gateway.transaction_e2e import register
+from tests.gateway.transaction_e2e import listed, register
 from tests.servicers.transaction_builders import location_request, start, tariff_request
 
 pytestmark = pytest.mark.anyio
@@ -291,6 +291,35 @@ async def test_an_emsp_cannot_stop_another_emsps_session_or_use_its_tokens(
     await asyncio.sleep(0.3)
     assert watcher.commands == [] and await stored_commands(cpo) == 0
     await watcher.stop()
+
+
+async def test_a_partner_claiming_another_partners_party_cannot_use_its_tokens(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp, second_emsp: FakeEmsp
+) -> None:
+    await register(cpo, emsp)
+    await register(cpo, second_emsp)
+    cached = {**OFFICIAL, "uid": "TA1", "whitelist": "ALWAYS"}
+    put = await emsp.call_cpo("PUT", f"{cpo.url('tokens')}/DE/EMP/TA1", json=cached)
+    assert put.json()["status_code"] == 1000
+    second_emsp.extra_parties = [("DE", "EMP")]  # A's party, as a hostile eMSP would
+    await second_emsp.update_at_cpo()
+    stolen = await second_emsp.call_cpo("PUT", f"{cpo.url('tokens')}/DE/EMP/TA1",
+                                        json={**cached, "contract_id": "DE8ACCSTOLEN01"})
+    assert stolen.status_code == 404
+    answer = await ev_core.ev.AuthorizeToken(pb.AuthorizeTokenRequest(
+        token_uid="TA1", token_type=common_pb2.TOKEN_TYPE_RFID))
+    assert answer.token.contract_id == OFFICIAL["contract_id"]
+    await ev_core.site()
+    watcher = await watching(cpo, ev_core)
+    start_ = await command(second_emsp, cpo, "START_SESSION",
+                           bodies(second_emsp)["START_SESSION"])  # the token is DE/EMP's
+    assert start_["data"]["result"] == "REJECTED"
+    assert await stored_commands(cpo) == 0
+    await watcher.stop()
+    # A session of a DE/EMP token is A's: listed to A, never to B.
+    await ev_core.transactions.StartTransaction(start("TX1", connector_id="1"))
+    assert [s["id"] for s in await listed(emsp, cpo, "sessions")] == ["TX1"]
+    assert await listed(second_emsp, cpo, "sessions") == []
 
 
 async def test_unknown_places_are_2003_rejected(cpo: Cpo, ev_core: Core, emsp: FakeEmsp) -> None:

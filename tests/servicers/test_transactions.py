@@ -26,7 +26,7 @@ from sidecar.servicers.server import create_server, registrations
 from sidecar.servicers.transactions import TransactionServicer
 from sidecar.store import tables
 from sidecar.store.engine import Database
-from sidecar.store.partners import REGISTERED, insert_partner
+from sidecar.store.partners import REGISTERED, hold_parties, insert_partner
 from tests.fixtures.grpc import Wakeups
 from tests.fixtures.waiting import eventually
 from tests.servicers.transaction_builders import (
@@ -84,11 +84,15 @@ async def site(location_stub: Any, tariff_stub: Any, cpo_parties: Any) -> None:
 
 
 async def register(database: Database, party: tuple[str, str] = ("DE", "EMP")) -> int:
+    roles = [{"role": "EMSP", "country_code": party[0], "party_id": party[1],
+              "business_details": {"name": "x"}}]
     async with database.write() as connection:
-        return await insert_partner(
+        # As a registration stores it: the roles and their claim, in one transaction.
+        partner_id = await insert_partner(
             connection, status=REGISTERED, versions_url=f"https://{party[1]}.example.com/v",
-            endpoints=[], roles=[{"role": "EMSP", "country_code": party[0],
-                                  "party_id": party[1], "business_details": {"name": "x"}}])
+            endpoints=[], roles=roles)
+        await hold_parties(connection, partner_id, roles)
+        return partner_id
 
 
 @pytest.fixture

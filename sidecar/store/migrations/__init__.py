@@ -6,14 +6,17 @@ tables name the tables they create, so that a fresh database and an old one end 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, delete, exists, inspect, select, text, update
 from sqlalchemy.schema import CreateIndex
 
 from sidecar.ocpi.types import now
 from sidecar.store import tables
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,43 @@ def _reindex(drop: tuple[str, ...], create: tuple[tuple[str, str], ...]
     return upgrade
 
 
+def _party_holders(connection: Connection) -> None:
+    """Create party_holders and fill it from the registered partners' roles.
+
+    Before this table two partners could declare one party. The first to register keeps
+    it (a later claim is how the party was taken); the later partner's roles lose it, so a
+    partner's stored roles are always the parties it holds.
+    """
+    _create("party_holders")(connection)
+    p, h = tables.partners, tables.party_holders
+    held: dict[tuple[str, str], int] = {}
+    rows = connection.execute(
+        select(p.c.id, p.c.roles).where(p.c.status == "REGISTERED").order_by(p.c.id)).all()
+    for row in rows:
+        kept = []
+        for role in row.roles or []:
+            party = (str(role["country_code"]).upper(), str(role["party_id"]).upper())
+            holder = held.setdefault(party, row.id)
+            if holder != row.id:
+                log.warning("partner %d loses party %s/%s, held by partner %d",
+                            row.id, *party, holder)
+                continue
+            kept.append(role)
+        for party in dict.fromkeys(
+                (str(r["country_code"]).upper(), str(r["party_id"]).upper()) for r in kept):
+            connection.execute(h.insert().values(
+                country_code=party[0], party_id=party[1], partner_id=row.id))
+        if kept != list(row.roles or []):
+            connection.execute(update(p).where(p.c.id == row.id).values(roles=kept))
+    # A token belongs to the holder of its party: any other (a partner that left, or one
+    # that wrote under a party it had taken) is dropped, and the holder's next push or
+    # pull brings its own version back.
+    t = tables.tokens
+    connection.execute(delete(t).where(~exists().where(
+        h.c.country_code == t.c.country_code, h.c.party_id == t.c.party_id,
+        h.c.partner_id == t.c.partner_id)))
+
+
 _DOCUMENTS = ("locations", "tariffs", "sessions", "cdrs")
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -107,6 +147,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                            index="ix_outbox_claimed")),
     Migration(5, "token A carries the Base64 choice for its partner",
               _add_columns("registration_tokens", "token_base64")),
+    Migration(6, "each party is held by one partner", _party_holders),
 )
 
 

@@ -156,3 +156,50 @@ async def test_an_outbox_of_the_first_schema_gets_the_in_flight_columns(
     assert applied == ["0004 outbox keeps what is in flight, refusals per object, priorities"]
     assert row.priority == 2 and row.sent_action is None and row.refused_at is None
     assert "ix_outbox_claimed" in indexes
+
+
+def _role(country_code: str, party_id: str) -> dict[str, object]:
+    return {"role": "EMSP", "country_code": country_code, "party_id": party_id,
+            "business_details": {"name": "x"}}
+
+
+async def test_party_holders_are_filled_from_registered_partners_first_come_first_kept(
+    database_url: str,
+) -> None:
+    # A database from before migration 6: partner 2 took partner 1's party DE/EMP and wrote
+    # a token under it; partner 3 left with a party and a token.
+    database = Database(database_url)
+    try:
+        await upgrade(database)
+        async with database.write() as connection:
+            await connection.execute(text("DROP TABLE party_holders"))
+            await connection.execute(tables.schema_migrations.delete().where(
+                tables.schema_migrations.c.version == 6))
+            for status, roles in (("REGISTERED", [_role("DE", "EMP")]),
+                                  ("REGISTERED", [_role("FR", "MSP"), _role("de", "emp")]),
+                                  ("UNREGISTERED", [_role("NL", "EMA")])):
+                await connection.execute(tables.partners.insert().values(
+                    status=status, versions_url="http://127.0.0.1:9/v", endpoints=[],
+                    roles=roles, created_at=now(), updated_at=now()))
+            ids = list(await connection.scalars(
+                select(tables.partners.c.id).order_by(tables.partners.c.id)))
+            for owner, (country_code, party_id, uid) in zip(
+                    (ids[1], ids[1], ids[2]), (("DE", "EMP", "TA1"), ("FR", "MSP", "TB1"),
+                                               ("NL", "EMA", "TC1")), strict=True):
+                await connection.execute(tables.tokens.insert().values(
+                    partner_id=owner, country_code=country_code, party_id=party_id, uid=uid,
+                    type="RFID", contract_id=uid, issuer="x", valid=True, whitelist="ALWAYS",
+                    document=b"{}", last_updated=now()))
+        applied = await upgrade(database)
+        async with database.read() as connection:
+            held = {(r.country_code, r.party_id): r.partner_id
+                    for r in await connection.execute(select(tables.party_holders))}
+            roles = {r.id: [(x["country_code"], x["party_id"]) for x in r.roles]
+                     for r in await connection.execute(select(tables.partners))}
+            tokens = list(await connection.scalars(select(tables.tokens.c.uid)))
+    finally:
+        await database.dispose()
+    assert applied == ["0006 each party is held by one partner"]
+    assert held == {("DE", "EMP"): ids[0], ("FR", "MSP"): ids[1]}
+    assert roles[ids[1]] == [("FR", "MSP")]
+    assert tokens == ["TB1"]
