@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway import (  # issue 5
+from gateway import (
     admin,
     cdrs,
     charging_profiles,
@@ -64,7 +64,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{ocpi}/sessions/{{session_id}}/charging_preferences",
               sessions.put_charging_preferences, methods=["PUT"]),
         Route(f"{ocpi}/cdrs", cdrs.get_cdrs, methods=["GET"]),
-        # Issue 5: Tokens, Commands and ChargingProfiles receiver; the token cache refresh.
+        # Receiver interfaces: Tokens, Commands, ChargingProfiles; the token cache refresh.
         Route(f"{ocpi}/tokens/{{country_code}}/{{party_id}}/{{uid}}", tokens.get_token,
               methods=["GET"]),
         Route(f"{ocpi}/tokens/{{country_code}}/{{party_id}}/{{uid}}", tokens.put_token,
@@ -109,9 +109,8 @@ async def _invalid_field(request: Request, error: Exception) -> Response:
     assert isinstance(error, InvalidField)
     if request.url.path.startswith(ADMIN):
         return admin_error_response(AdminError(400, error.reason, error.path))
-    rendered = InvalidParameters(error.reason, field=error.path)
-    if isinstance(error, MalformedJson):
-        rendered.http_status = 400
+    rendered = InvalidParameters(error.reason, field=error.path,
+                                 http_status=400 if isinstance(error, MalformedJson) else None)
     return error_response(rendered)
 
 
@@ -128,8 +127,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
         return error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
     if error.status_code == 404:
         return error_response(NotFound(f"no OCPI endpoint at {request.url.path}"))
-    rendered = OCPIError(str(error.detail))
-    rendered.http_status = error.status_code
+    rendered = OCPIError(str(error.detail), http_status=error.status_code)
     return error_response(rendered)
 
 
@@ -169,8 +167,8 @@ class HeaderLimit:
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s (X-Request-ID %s): %s", request.method,
               request.url.path, request.state.request_id, type(error).__name__, exc_info=error)
-    rendered = ServerError(f"internal error, X-Request-ID {request.state.request_id}")
-    rendered.http_status = 500
+    rendered = ServerError(f"internal error, X-Request-ID {request.state.request_id}",
+                           http_status=500)
     if request.url.path.startswith(ADMIN):
         return admin_error_response(AdminError(500, rendered.message))
     return error_response(rendered)

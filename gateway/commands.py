@@ -62,9 +62,7 @@ def _command_type(request: Request) -> CommandType:
     try:
         return CommandType(request.path_params["command"])
     except ValueError:
-        error = InvalidParameters("not a CommandType", field="command")
-        error.http_status = 404
-        raise error from None
+        raise InvalidParameters("not a CommandType", field="command", http_status=404) from None
 
 
 def checked_response_url(url: str) -> str:
@@ -76,9 +74,8 @@ def checked_response_url(url: str) -> str:
     try:
         return check_partner_url(url)
     except UnusableUrl as error:
-        refused = InvalidParameters(error.reason, field="response_url")
-        refused.http_status = 400
-        raise refused from None
+        raise InvalidParameters(error.reason, field="response_url",
+                                http_status=400) from None
 
 
 def response_timeout(services: Services) -> int:

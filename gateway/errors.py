@@ -27,8 +27,13 @@ class OCPIError(Exception):
     http_status = 200
     default_message = "Client error"
 
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, field: str | None = None,
+                 http_status: int | None = None) -> None:
         self.field = field
+        # The class's HTTP status unless this answer needs another (the spec pairs one OCPI
+        # code with several: 2001 is HTTP 400 for a bad query, 404 for an unknown object).
+        if http_status is not None:
+            self.http_status = http_status
         # Response headers the error needs (Retry-After); none for most.
         self.headers: dict[str, str] = {}
         text = message or self.default_message

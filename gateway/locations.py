@@ -62,9 +62,7 @@ async def _location(request: Request, module: ModuleRequest) -> bytes:
 
 def raise_unknown(message: str) -> NoReturn:
     """2003 with HTTP 404, the answer for any missing location, EVSE or connector."""
-    error = UnknownLocation(message)
-    error.http_status = 404
-    raise error
+    raise UnknownLocation(message, http_status=404)
 
 
 async def get_location(request: Request) -> Response:

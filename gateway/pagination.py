@@ -31,9 +31,7 @@ _MAX_DIGITS = len(str(MAX_NUMBER))
 
 def _invalid(name: str, reason: str) -> InvalidParameters:
     # A bad query parameter is the request's fault: HTTP 400 with 2001 naming it.
-    error = InvalidParameters(reason, field=name)
-    error.http_status = 400
-    return error
+    return InvalidParameters(reason, field=name, http_status=400)
 
 
 def _int(request: Request, name: str, default: int) -> int:

@@ -34,9 +34,7 @@ async def get_sessions(request: Request) -> Response:
 def _not_here(message: str) -> InvalidParameters:
     # mod_sessions: HTTP 404 with OCPI 2001, for an unknown session as for an EVSE that does
     # not take preferences.
-    error = InvalidParameters(message)
-    error.http_status = 404
-    return error
+    return InvalidParameters(message, http_status=404)
 
 
 async def put_charging_preferences(request: Request) -> Response:

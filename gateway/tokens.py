@@ -47,9 +47,8 @@ class TokenAddress:
 
 
 def _not_yours(country_code: str, party_id: str) -> InvalidParameters:
-    error = InvalidParameters(f"{country_code}/{party_id} is not one of your parties")
-    error.http_status = 404
-    return error
+    return InvalidParameters(f"{country_code}/{party_id} is not one of your parties",
+                             http_status=404)
 
 
 async def _address(request: Request, module: ModuleRequest) -> TokenAddress:
@@ -78,9 +77,7 @@ async def _store(connection: AsyncConnection, partner_id: int, token: Token) -> 
 
 
 def _unknown(address: TokenAddress) -> UnknownToken:
-    error = UnknownToken(f"no {address.type} token {address.uid!r}")
-    error.http_status = 404
-    return error
+    return UnknownToken(f"no {address.type} token {address.uid!r}", http_status=404)
 
 
 def _check_identity(token: Token, address: TokenAddress) -> None:

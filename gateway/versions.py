@@ -17,7 +17,7 @@ MODULES: tuple[tuple[ModuleID, InterfaceRole], ...] = (
     (ModuleID.TARIFFS, InterfaceRole.SENDER),
     (ModuleID.SESSIONS, InterfaceRole.SENDER),
     (ModuleID.CDRS, InterfaceRole.SENDER),
-    # Issue 5.
+    # Receiver interfaces: the eMSP sends us tokens, commands and charging profiles.
     (ModuleID.TOKENS, InterfaceRole.RECEIVER),
     (ModuleID.COMMANDS, InterfaceRole.RECEIVER),
     (ModuleID.CHARGING_PROFILES, InterfaceRole.RECEIVER),

@@ -18,3 +18,10 @@ pytest_plugins = [
 def anyio_backend() -> str:
     return "asyncio"
 
+
+@pytest.fixture
+def authorize_timeout() -> float:
+    """How long AuthorizeToken waits for the eMSP: long enough that an eMSP that answers is
+    never taken for one that does not, however loaded the machine. A test of the timeout
+    itself parametrizes a short one, with an eMSP that does not answer at all."""
+    return 10.0

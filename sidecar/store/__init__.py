@@ -1,1 +1,2 @@
-"""ocpi-sidecar."""
+"""The store: tables, migrations, queries and the outbox, on SQLite or PostgreSQL through
+SQLAlchemy Core (async). Rows in, rows out; no transport."""

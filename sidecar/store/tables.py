@@ -86,7 +86,7 @@ partners = Table(
     Column("push_backoff_until", DateTime(timezone=True), nullable=True),
     Column("push_last_error", String(1000), nullable=True),
     Column("push_last_success_at", DateTime(timezone=True), nullable=True),
-    # Tokens module (issue 5): when we last pulled the partner's Tokens Sender list, so the
+    # Tokens module: when we last pulled the partner's Tokens Sender list, so the
     # next refresh asks only for what changed since (date_from).
     Column("tokens_pulled_at", DateTime(timezone=True), nullable=True),
 )
@@ -227,7 +227,7 @@ push_attempts = Table(
 )
 Index("ix_push_attempts_partner", push_attempts.c.partner_id, push_attempts.c.id)
 
-# --- Sessions and CDRs (issue 4): transactions from the core, kept together ---------------
+# --- Sessions and CDRs: transactions from the core, kept together ---------------
 
 # One OCPI Session per core transaction (object_id = transaction_id). `partner_id` is the eMSP
 # that owns the token (None: pushed to and listed for nobody); `state` the builder's working
@@ -277,7 +277,7 @@ idempotency_keys = Table(
 Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
 # --- end of Sessions and CDRs ------------------------------------------------------------------
 
-# --- Commands (issue 5): eMSP requests on their way to the core and their results back ------
+# --- Commands: eMSP requests on their way to the core and their results back ------
 
 # One row per command an eMSP sent (object_id = our command id). `country_code`/`party_id`
 # are our CPO party that answers (the outbox and the push claim key on them); `document` is

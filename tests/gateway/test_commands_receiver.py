@@ -57,12 +57,12 @@ class Core:
 
 
 @pytest.fixture
-async def ev_core(cpo: Cpo) -> AsyncIterator[Core]:
+async def ev_core(cpo: Cpo, authorize_timeout: float) -> AsyncIterator[Core]:
     """Our gRPC server (with real-time authorization over HTTP) beside the gateway."""
     async with outbound_http(timeout=5) as http:
         server, port = await create_server(
             "127.0.0.1:0", cpo.database, cpo.wakeup,
-            authorizer=OCPIAuthorizer(OCPIClient(http)), authorize_timeout=0.5)
+            authorizer=OCPIAuthorizer(OCPIClient(http)), authorize_timeout=authorize_timeout)
         await server.start()
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -90,19 +90,21 @@ async def test_real_time_whitelists_follow_the_emsps_answer(
     assert request.body == {"location_id": "LOC1", "evse_uids": ["EVSE1"]}
 
 
+@pytest.mark.parametrize("authorize_timeout", [0.5])
 @pytest.mark.parametrize("trouble", ["slow", "failing", "hanging"])
 @pytest.mark.parametrize(("whitelist", "expected"), [
     ("ALLOWED_OFFLINE", pb.AUTHORIZATION_RESULT_ALLOWED),
     ("NEVER", pb.AUTHORIZATION_RESULT_NOT_ALLOWED),
 ])
 async def test_an_emsp_that_does_not_answer_in_time(
-    cpo: Cpo, ev_core: Core, emsp: FakeEmsp, trouble: str, whitelist: str, expected: int
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp, trouble: str, whitelist: str, expected: int,
+    authorize_timeout: float,
 ) -> None:
     await register(cpo, emsp)
     token = await push(cpo, emsp, whitelist=whitelist)
     emsp.authorizations[UID] = answer(token, "BLOCKED")
     if trouble == "slow":
-        emsp.authorize_delay = 2.0  # the server waits 0.5 s
+        emsp.authorize_delay = 3600.0  # answers, but long after the 0.5 s we wait
     elif trouble == "failing":
         emsp.failure = (500, 3000)
     else:
