@@ -112,7 +112,7 @@ def partner_view(partner: store.Partner) -> dict[str, Any]:
         "status": partner.status,
         "versions_url": partner.versions_url,
         "version": partner.version,
-        "roles": partner.roles,
+        "roles": [role.as_json() for role in partner.roles],
         "endpoints": partner.endpoints,
         "modules": module_use(partner.endpoints),
         "token_base64": partner.outbound_token_base64,

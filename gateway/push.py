@@ -513,8 +513,8 @@ def _log_changes(recorded: outbox.Recorded) -> None:
 
 def _routing(partner: partner_store.Partner, entry: outbox.Entry) -> dict[str, str]:
     headers = {"OCPI-from-country-code": entry.country_code, "OCPI-from-party-id": entry.party_id}
-    emsp = next((r for r in partner.roles if r.get("role") == "EMSP"), None)
+    emsp = partner.emsp_role()
     if emsp is not None:
-        headers["OCPI-to-country-code"] = emsp["country_code"]
-        headers["OCPI-to-party-id"] = emsp["party_id"]
+        headers["OCPI-to-country-code"] = emsp.country_code
+        headers["OCPI-to-party-id"] = emsp.party_id
     return headers

@@ -42,6 +42,7 @@ from sidecar.store import partners as partner_store
 from sidecar.store import tokens as token_store
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
+from sidecar.store.partners import PartnerRole
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -85,16 +86,14 @@ def _token(token: Token) -> pb.Token:
     return mapping.from_model(token, pb.Token())
 
 
-def command_message(row: command_store.CommandRow, roles: list[dict[str, Any]]) -> pb.Command:
+def command_message(row: command_store.CommandRow, requester: PartnerRole | None) -> pb.Command:
     """The proto Command for a stored eMSP command."""
     kind = CommandType(row.type)
     body = codec.decode(row.request, COMMAND_TYPES[kind])
-    emsp = next((r for r in roles if r.get("role") == "EMSP"), roles[0] if roles else {})
     message = pb.Command(
         command_id=row.command_id,
         type=_COMMAND_TYPES[kind],
-        requested_by=common_pb2.PartyRef(country_code=emsp.get("country_code", ""),
-                                         party_id=emsp.get("party_id", "")),
+        requested_by=mapping.party_ref(requester),
         created_at=_stamp(row.created_at), deadline=_stamp(row.deadline),
         delivery_count=row.delivery_count)
     if isinstance(body, StartSession):
@@ -207,7 +206,7 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
     ) -> pb.AuthorizeTokenResponse:
         """An unknown token: every eMSP it could belong to is asked at once; the first that
         knows it answers. None knows it (or none answers): UNKNOWN."""
-        emsps = [p for p in partners if any(r.get("role") == "EMSP" for r in p.roles)]
+        emsps = [p for p in partners if any(r.role == "EMSP" for r in p.roles)]
         if not emsps or self._authorizer is None:
             return pb.AuthorizeTokenResponse(result=pb.AUTHORIZATION_RESULT_UNKNOWN,
                                              source=pb.AUTHORIZATION_SOURCE_CACHE)
@@ -244,10 +243,10 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
         hub = command_store.hub_for(self._database)
         stream = hub.watch(request.consumer_id or uuid.uuid4().hex)
         try:
-            async for row, roles in command_store.stream_due(
+            async for row, requester in command_store.stream_due(
                     self._database, hub, stream, command_store.COMMAND_TYPES,
                     self._wakeup.notify, poll=_POLL):
-                yield pb.WatchCommandsResponse(command=command_message(row, roles))
+                yield pb.WatchCommandsResponse(command=command_message(row, requester))
             await context.abort(grpc.StatusCode.ABORTED,
                                 "consumer_id: a newer stream opened with this consumer id")
         finally:

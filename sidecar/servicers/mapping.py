@@ -18,11 +18,13 @@ import msgspec
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from ocpi_sidecar.v1 import common_pb2
 
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.types import now
 from sidecar.servicers.enum_mapping import TABLES
+from sidecar.store.partners import PartnerRole
 
 T = TypeVar("T")
 # A field descriptor: protobuf's pure-Python or upb class (typed apart in the stubs).
@@ -237,3 +239,10 @@ def fill(message: M, data: Mapping[str, Any]) -> M:
 def from_model(value: Any, message: M) -> M:
     """Set `message` from an OCPI object; returns it."""
     return fill(message, msgspec.to_builtins(value, builtin_types=(datetime, Decimal)))
+
+
+def party_ref(role: PartnerRole | None) -> common_pb2.PartyRef:
+    """The proto PartyRef of a partner's party (empty when there is none)."""
+    if role is None:
+        return common_pb2.PartyRef()
+    return common_pb2.PartyRef(country_code=role.country_code, party_id=role.party_id)

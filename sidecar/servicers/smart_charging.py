@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 import msgspec
 from google.protobuf.timestamp_pb2 import Timestamp
-from ocpi_sidecar.v1 import common_pb2, smart_charging_pb2_grpc
 from ocpi_sidecar.v1 import smart_charging_pb2 as pb
+from ocpi_sidecar.v1 import smart_charging_pb2_grpc
 
 from sidecar.errors import InvalidField, NotFound
 from sidecar.ocpi import codec
@@ -30,6 +30,7 @@ from sidecar.servicers.enum_mapping import TABLES
 from sidecar.store import commands as command_store
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
+from sidecar.store.partners import PartnerRole
 from sidecar.store.sessions import load_session
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -100,16 +101,14 @@ def active_profile(message: pb.ActiveChargingProfile, path: str) -> ActiveChargi
 
 
 def request_message(row: command_store.CommandRow,
-                    roles: list[dict[str, Any]]) -> pb.ChargingProfileRequest:
+                    requester: PartnerRole | None) -> pb.ChargingProfileRequest:
     """The proto request for a stored eMSP charging-profile request."""
     stored = codec.decode(row.request, command_store.ProfileRequest)
-    emsp = next((r for r in roles if r.get("role") == "EMSP"), roles[0] if roles else {})
     message = pb.ChargingProfileRequest(
         request_id=row.command_id, kind=_KINDS[row.type], session_id=stored.session_id,
         # A session's id is the core's transaction id (sessions.object_id).
         transaction_id=stored.session_id,
-        requested_by=common_pb2.PartyRef(country_code=emsp.get("country_code", ""),
-                                         party_id=emsp.get("party_id", "")),
+        requested_by=mapping.party_ref(requester),
         created_at=_stamp(row.created_at), deadline=_stamp(row.deadline),
         delivery_count=row.delivery_count)
     if row.type == "SET_PROFILE" and stored.charging_profile is not None:
@@ -148,11 +147,11 @@ class SmartChargingServicer(smart_charging_pb2_grpc.SmartChargingServiceServicer
         hub = command_store.hub_for(self._database, "chargingprofiles")
         stream = hub.watch(request.consumer_id or uuid.uuid4().hex)
         try:
-            async for row, roles in command_store.stream_due(
+            async for row, requester in command_store.stream_due(
                     self._database, hub, stream, command_store.PROFILE_TYPES,
                     self._wakeup.notify, poll=_POLL):
                 yield pb.WatchChargingProfileRequestsResponse(
-                    request=request_message(row, roles))
+                    request=request_message(row, requester))
             await context.abort(grpc.StatusCode.ABORTED,
                                 "consumer_id: a newer stream opened with this consumer id")
         finally:

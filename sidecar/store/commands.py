@@ -28,7 +28,7 @@ from sidecar.ocpi.enums import CommandResultType, ModuleID
 from sidecar.ocpi.types import URL, now, utc
 from sidecar.store import outbox, tables
 from sidecar.store.engine import Database
-from sidecar.store.partners import get_partner
+from sidecar.store.partners import PartnerRole, get_partner
 
 MODULE = ModuleID.COMMANDS
 # Charging-profile requests share the table and the result POST (outbox module "commands");
@@ -319,10 +319,10 @@ async def put_active_profile(
 
 async def take_due(
     database: Database, sent: set[str], types: Iterable[str]
-) -> tuple[list[tuple[CommandRow, list[dict[str, Any]]]], int]:
+) -> tuple[list[tuple[CommandRow, PartnerRole | None]], int]:
     """For one core stream: close what passed its deadline, and count a delivery of each
     open request (of these types) the stream has not had yet. Returns those requests with
-    their eMSP's roles, and how many were closed (their results are queued)."""
+    the eMSP party that asked, and how many were closed (their results are queued)."""
     wanted = list(types)
     async with database.read() as connection:
         deadline = (await connection.execute(
@@ -338,14 +338,14 @@ async def take_due(
             await count_delivery(connection, row.command_id)
             partner = await get_partner(connection, row.partner_id)
             counted = dataclasses.replace(row, delivery_count=row.delivery_count + 1)
-            found.append((counted, partner.roles if partner is not None else []))
+            found.append((counted, partner.emsp_role() if partner is not None else None))
     return found, expired
 
 
 async def stream_due(
     database: Database, hub: CommandHub, stream: Stream, types: Iterable[str],
     on_expired: Callable[[], None], *, poll: float = 1.0,
-) -> AsyncIterator[tuple[CommandRow, list[dict[str, Any]]]]:
+) -> AsyncIterator[tuple[CommandRow, PartnerRole | None]]:
     """The requests a core stream must get, as they come, until it is replaced.
 
     Polls every `poll` seconds besides the wake-ups, so that deadlines are kept and requests

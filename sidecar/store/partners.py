@@ -24,6 +24,30 @@ _t = tables.partners
 
 
 @dataclass(frozen=True)
+class PartnerRole:
+    """One role (party) a partner declared in its credentials."""
+
+    role: str
+    country_code: str
+    party_id: str
+    business_details: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> PartnerRole:
+        return cls(str(value.get("role", "")), str(value["country_code"]),
+                   str(value["party_id"]), dict(value.get("business_details") or {}))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"role": self.role, "country_code": self.country_code,
+                "party_id": self.party_id, "business_details": self.business_details}
+
+    def is_party(self, country_code: str, party_id: str) -> bool:
+        """CiString: compared case-insensitively."""
+        return (self.country_code.upper() == country_code.upper()
+                and self.party_id.upper() == party_id.upper())
+
+
+@dataclass(frozen=True)
 class Partner:
     """A partner platform as stored (never carries the token it calls us with)."""
 
@@ -32,7 +56,7 @@ class Partner:
     versions_url: str
     version: str | None
     endpoints: list[dict[str, str]]
-    roles: list[dict[str, Any]]
+    roles: tuple[PartnerRole, ...]
     outbound_token: str | None
     outbound_token_base64: bool
     created_at: datetime
@@ -52,11 +76,13 @@ class Partner:
         Roles are stored only together with their claim (`hold_parties`), so for a
         registered partner this is the parties it holds, as of when it was loaded; what
         decides ownership in a transaction is `holder_of`."""
-        return any(
-            r["country_code"].upper() == country_code.upper()
-            and r["party_id"].upper() == party_id.upper()
-            for r in self.roles
-        )
+        return any(r.is_party(country_code, party_id) for r in self.roles)
+
+    def emsp_role(self) -> PartnerRole | None:
+        """The party to address when nothing names one: its first EMSP role (else its
+        first role), as for broadcasts to the platform."""
+        return next((r for r in self.roles if r.role == "EMSP"),
+                    self.roles[0] if self.roles else None)
 
 
 @dataclass(frozen=True)
@@ -78,7 +104,7 @@ def _partner(row: Row[Any]) -> Partner:
         versions_url=row.versions_url,
         version=row.version,
         endpoints=list(row.endpoints or []),
-        roles=list(row.roles or []),
+        roles=tuple(PartnerRole.from_json(r) for r in row.roles or []),
         outbound_token=row.outbound_token,
         outbound_token_base64=row.outbound_token_base64,
         created_at=row.created_at,
