@@ -258,6 +258,11 @@ async def put_party(request: Request) -> Response:
     wanted = await _body(request, PartyRequest)
     services = services_of(request)
     async with services.database.write() as connection:
+        holder = await store.holder_of(connection, country_code, party_id)
+        if holder is not None:
+            # One party, one platform: ours cannot also be a partner's.
+            raise AdminError(409, f"party {country_code.upper()}/{party_id.upper()} is held by"
+                             f" partner {holder}", "country_code/party_id")
         await upsert_party(connection, country_code, party_id,
                            codec.to_builtins(wanted.business_details))
     return admin_json({"country_code": country_code.upper(), "party_id": party_id.upper(),

@@ -145,8 +145,9 @@ async def _hold(connection: AsyncConnection, partner_id: int, roles: list[dict[s
     try:
         await store.hold_parties(connection, partner_id, roles)
     except store.PartyHeld as held:
+        whose = "this CPO's own" if held.holder is None else "held by another platform"
         raise InvalidParameters(
-            f"party {held.country_code}/{held.party_id} is held by another platform",
+            f"party {held.country_code}/{held.party_id} is {whose}",
             field=f"roles[{held.index}]") from None
 
 

@@ -208,13 +208,16 @@ async def list_partners(
 class PartyHeld(Exception):
     """A partner claimed a party that another partner holds."""
 
-    def __init__(self, country_code: str, party_id: str, holder: int, index: int) -> None:
+    def __init__(self, country_code: str, party_id: str, holder: int | None,
+                 index: int) -> None:
         self.country_code = country_code
         self.party_id = party_id
+        # The partner holding it; None when it is one of our own CPO parties.
         self.holder = holder
         # Which of the offered roles names the party.
         self.index = index
-        super().__init__(f"party {country_code}/{party_id} is held by partner {holder}")
+        whose = "one of this CPO's own" if holder is None else f"held by partner {holder}"
+        super().__init__(f"party {country_code}/{party_id} is {whose}")
 
 
 _h = tables.party_holders
@@ -243,6 +246,13 @@ async def hold_parties(
     wanted: dict[tuple[str, str], int] = {}
     for index, role in enumerate(roles):
         wanted.setdefault((role["country_code"].upper(), role["party_id"].upper()), index)
+    # A partner speaking as one of our own parties could receive what is sent to us.
+    p = tables.parties
+    ours = {(row.country_code.upper(), row.party_id.upper()) for row in await connection.execute(
+        select(p.c.country_code, p.c.party_id))}
+    for party, index in sorted(wanted.items()):
+        if party in ours:
+            raise PartyHeld(*party, None, index)
     # In one order for everyone, so that two claims of the same parties on PostgreSQL wait
     # for each other instead of deadlocking.
     for (country_code, party_id), index in sorted(wanted.items()):

@@ -191,3 +191,24 @@ async def test_a_rotation_answered_with_a_held_party_keeps_the_old_parties(
     # The tokens were exchanged all the same: B calls us with the new token B.
     works = await second_emsp.call_cpo("GET", cpo.url("credentials"))
     assert works.status_code == 200 and works.json()["status_code"] == 1000
+
+
+async def test_a_partner_cannot_declare_one_of_our_own_parties(
+    cpo: Cpo, emsp: FakeEmsp
+) -> None:
+    # NL/CPA is one of the CPO's parties (the cpo fixture): a partner speaking as it could
+    # be sent what is meant for us.
+    emsp.extra_parties = [("NL", "CPA")]
+    reply = await registers_with_us(cpo, emsp)
+    body = reply.json()
+    assert (reply.status_code, body["status_code"]) == (200, 2001), reply.text
+    assert body["status_message"].startswith("roles[1]") and "NL/CPA" in body["status_message"]
+    assert await parties(cpo) == {}
+
+
+async def test_we_cannot_add_a_party_a_partner_holds(cpo: Cpo, emsp: FakeEmsp) -> None:
+    await registered(cpo, emsp)
+    reply = await cpo.admin.put("/parties/DE/EMP", json={"business_details": {"name": "X"}})
+    assert reply.status_code == 409 and "DE/EMP" in reply.json()["error"], reply.text
+    ours = (await cpo.admin.get("/parties")).json()
+    assert all((p["country_code"], p["party_id"]) != A_PARTY for p in ours), ours
