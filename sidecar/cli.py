@@ -10,12 +10,13 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import grpc
 from hypercorn.asyncio import serve as hypercorn_serve
 
 from gateway.addresses import AddressPolicy
@@ -34,6 +35,9 @@ log = logging.getLogger("ocpi_sidecar")
 ADMIN_KEY_FILE = Path("var/admin-key")
 # What the `db` commands take of the settings; `serve` takes them all.
 DB_OPTIONS = ("database", "log_level")
+# After a stop, how long the parts may take to finish (gRPC and the push worker have 5 s
+# of grace each) before the ones still running are cancelled.
+STOP_LIMIT = 30.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -130,6 +134,10 @@ def bind(address: str) -> socket.socket:
     return sock
 
 
+class PartFailed(Exception):
+    """A part of `serve` failed or ended by itself; `serve` stopped the others."""
+
+
 async def serve(
     settings: Settings,
     stop: asyncio.Event,
@@ -137,7 +145,9 @@ async def serve(
     http_socket: socket.socket | None = None,
     on_ready: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Run gRPC and HTTP in this loop until `stop` is set; `on_ready(http_port, grpc_port)`."""
+    """Run gRPC, HTTP and the push worker in this loop until `stop` is set;
+    `on_ready(http_port, grpc_port)`. When one part fails or ends by itself, stop the
+    others as `stop` would, then raise PartFailed."""
     from sidecar.servicers.server import ServerTls, create_server
 
     database = Database(settings.database)
@@ -166,21 +176,75 @@ async def serve(
                 authorize_timeout=settings.authorize_timeout, currency=settings.currency,
                 tls=tls)
             await grpc_server.start()
-            http_task = asyncio.create_task(
-                hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-            )
-            push_task = asyncio.create_task(worker.run(stop))
-            checkpoints = asyncio.create_task(database.checkpoint_wal(stop))
-            await _announce(settings, database, grpc_port)
-            if on_ready is not None:
-                on_ready(http_port, grpc_port)
-            await stop.wait()
-            await grpc_server.stop(grace=5)
-            await http_task
-            await push_task
-            await checkpoints
+            parts: dict[str, Coroutine[Any, Any, object]] = {
+                "gRPC server": grpc_server.wait_for_termination(),
+                "HTTP server": hypercorn_serve(
+                    app, config, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
+                "push worker": worker.run(stop),
+            }
+            if database.is_sqlite:
+                parts["WAL checkpoints"] = database.checkpoint_wal(stop)
+            failed = await _supervise(parts, stop, grpc_server, ready=lambda: _ready(
+                settings, database, http_port, grpc_port, on_ready))
     finally:
+        # Only now: the push worker has recorded its last deliveries (or given them back).
         await database.dispose()
+    if failed:
+        raise PartFailed(", ".join(failed))
+
+
+async def _supervise(
+    parts: dict[str, Coroutine[Any, Any, object]],
+    stop: asyncio.Event,
+    grpc_server: grpc.aio.Server,
+    ready: Callable[[], Awaitable[None]],
+) -> list[str]:
+    """Run the parts until `stop`, or until one fails or ends, which sets `stop`: the
+    others then stop as on SIGTERM (the push worker finishes its grace period). The names
+    of the parts that failed, or that STOP_LIMIT seconds after the stop were still running."""
+    failed: list[str] = []
+    loop = asyncio.get_running_loop()
+    tasks = {}
+    try:
+        async with asyncio.timeout(None) as deadline, asyncio.TaskGroup() as group:
+            for name, part in parts.items():
+                tasks[name] = group.create_task(_watch(name, part, stop, failed))
+            await ready()
+            await stop.wait()
+            deadline.reschedule(loop.time() + STOP_LIMIT)
+            # grpc.aio stops on its own call, not on an event: its part then ends.
+            await grpc_server.stop(grace=5)
+    except TimeoutError:
+        late = [name for name, task in tasks.items() if task.cancelled()]
+        log.error("%s did not stop within %g s after the stop: cancelled", ", ".join(late),
+                  STOP_LIMIT)
+        failed += late
+    return failed
+
+
+async def _watch(name: str, part: Awaitable[object], stop: asyncio.Event,
+                 failed: list[str]) -> None:
+    """Await one part; when it raises, or returns before `stop`, say so and set `stop`."""
+    try:
+        await part
+    except Exception as error:
+        # One line for the operator; the traceback for whoever runs at DEBUG.
+        log.debug("%s failed", name, exc_info=True)
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    else:
+        if stop.is_set():
+            return
+        reason = "it ended by itself"
+    log.error("%s stopped: %s; stopping the others", name, reason.rstrip(": "))
+    failed.append(name)
+    stop.set()
+
+
+async def _ready(settings: Settings, database: Database, http_port: int, grpc_port: int,
+                 on_ready: Callable[[int, int], None] | None) -> None:
+    await _announce(settings, database, grpc_port)
+    if on_ready is not None:
+        on_ready(http_port, grpc_port)
 
 
 async def _prepare(database: Database) -> None:
@@ -231,7 +295,11 @@ def _run_serve(settings: Settings) -> None:
         run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
     else:
         run = uvloop.run
-    run(main())
+    try:
+        run(main())
+    except PartFailed:
+        # Already logged, with the reason, when it happened.
+        raise SystemExit(1) from None
 
 
 def _check_serve(top: argparse.ArgumentParser, settings: Settings) -> None:
