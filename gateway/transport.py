@@ -151,7 +151,8 @@ class Authenticator:
     ) -> None:
         self.database = database
         # Failed authentications, OCPI and admin alike (gateway/admin.py uses it too).
-        self.limiter = limiter or FailureLimiter()
+        # Not `limiter or …`: a limiter with no failures yet has length 0, so it is falsy.
+        self.limiter = limiter if limiter is not None else FailureLimiter()
         self.ttl = ttl
         self.clock = clock
         self._cache: dict[bytes, tuple[float, Caller, str]] = {}

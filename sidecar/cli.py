@@ -10,90 +10,105 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+import grpc
 from hypercorn.asyncio import serve as hypercorn_serve
 
-from gateway.addresses import AddressPolicy, networks
+from gateway.addresses import AddressPolicy
 from gateway.app import create_app, server_config
 from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
 from gateway.push import PushWorker
 from sidecar.files import private_file
-from sidecar.settings import Secret, Settings
+from sidecar.settings import Option, Secret, Settings, options
 from sidecar.store import migrations, schema, seed
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
 from sidecar.store.parties import list_parties
 
 log = logging.getLogger("ocpi_sidecar")
-ENV = "OCPI_SIDECAR_"
 ADMIN_KEY_FILE = Path("var/admin-key")
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(ENV + name.upper(), default)
+# What the `db` commands take of the settings; `serve` takes them all.
+DB_OPTIONS = ("database", "log_level")
+# After a stop, how long the parts may take to finish (gRPC and the push worker have 5 s
+# of grace each) before the ones still running are cancelled.
+STOP_LIMIT = 30.0
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line; every option also reads OCPI_SIDECAR_<NAME>."""
-    defaults = Settings()
+    """The command line: each setting's flag, from its declaration in sidecar.settings."""
     top = argparse.ArgumentParser(prog="ocpi-sidecar", description=__doc__)
+    top.add_argument("--version", action="version",
+                     version=f"%(prog)s {metadata.version('ocpi-sidecar')}")
     commands = top.add_subparsers(dest="command", required=True)
-
-    def database_option(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--database", default=_env("database", defaults.database),
-                             help="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql://…")
-
-    serve = commands.add_parser("serve", help="run the gRPC and OCPI servers")
-    serve.add_argument("--http", default=_env("http", defaults.http), help="HOST:PORT")
-    serve.add_argument("--grpc", default=_env("grpc", defaults.grpc), help="HOST:PORT")
-    database_option(serve)
-    serve.add_argument("--public-url", default=_env("public_url", ""),
-                       help="base URL partners use to reach --http")
-    serve.add_argument("--admin-key", default=_env("admin_key", ""),
-                       help="admin API key (visible in the process list: prefer"
-                            " --admin-key-file or the environment variable)")
-    serve.add_argument("--admin-key-file", default=_env("admin_key_file", ""),
-                       help=f"file holding the admin API key, read at start (default: "
-                            f"{ADMIN_KEY_FILE}, made on first start)")
-    serve.add_argument("--currency", default=_env("currency", defaults.currency),
-                       help="ISO 4217 currency of sessions that name no tariff or currency")
-    serve.add_argument("--session-patch-interval", type=float,
-                       default=float(_env("session_patch_interval",
-                                          str(defaults.session_patch_interval))),
-                       help="seconds between two Session PATCHes to one partner")
-    # Issue 5: token authorization and commands.
-    serve.add_argument("--authorize-timeout", type=float,
-                       default=float(_env("authorize_timeout", str(defaults.authorize_timeout))),
-                       help="seconds to wait for an eMSP's real-time token authorization")
-    serve.add_argument("--command-timeout", type=float,
-                       default=float(_env("command_timeout", str(defaults.command_timeout))),
-                       help="seconds the core has to answer an eMSP command or profile request")
-    serve.add_argument("--partner-networks", default=_env("partner_networks", ""),
-                       help="comma-separated CIDRs that every address of a partner we call "
-                            "must be in (default: any but link-local)")
-    serve.add_argument("--grpc-tls-cert", default=_env("grpc_tls_cert", ""),
-                       help="PEM certificate chain of the gRPC listener (with --grpc-tls-key)")
-    serve.add_argument("--grpc-tls-key", default=_env("grpc_tls_key", ""),
-                       help="PEM private key of the gRPC listener")
-    serve.add_argument("--grpc-client-ca", default=_env("grpc_client_ca", ""),
-                       help="PEM CA certificates: gRPC callers must present a certificate "
-                            "one of them issued (mutual TLS; needs --grpc-tls-cert)")
+    serve = commands.add_parser(
+        "serve", help="run the gRPC and OCPI servers",
+        description="Run the gRPC and OCPI servers. Every option is also an environment "
+                    "variable; a flag wins over it, it over the default.")
+    for declared in options():
+        _add_option(serve, declared)
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    database_option(db_commands.add_parser("upgrade", help="apply schema migrations"))
-    database_option(db_commands.add_parser("seed", help="add a demo party, location, tariff"))
+    for name, meaning in (("upgrade", "apply schema migrations"),
+                          ("seed", "add a demo party, location, tariff")):
+        command = db_commands.add_parser(name, help=meaning)
+        for declared in options():
+            if declared.name in DB_OPTIONS:
+                _add_option(command, declared)
     return top
 
 
-def _admin_key(given: str, key_file: str) -> Secret:
+def _add_option(command: argparse.ArgumentParser, declared: Option) -> None:
+    # No argparse default: None means "not given", so that the environment comes next.
+    meaning = declared.meaning.replace("`", "").replace("%", "%%")
+    shown = declared.default_text.replace("`", "").replace("%", "%%")
+    default = "" if shown == "—" else f"default: {shown}; "
+    command.add_argument(declared.flag, dest=declared.name, metavar=declared.metavar,
+                         type=_parser_of(declared),
+                         help=f"{meaning} ({default}env {declared.env})")
+
+
+def _parser_of(declared: Option) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return declared.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(
+                "not valid" if declared.secret else str(error)) from None
+    return parse
+
+
+def resolve(top: argparse.ArgumentParser, arguments: argparse.Namespace,
+            environ: Mapping[str, str]) -> dict[str, Any]:
+    """The command's settings: flag, else its environment variable, else the default. A bad
+    environment value is a usage error naming the variable."""
+    values = {}
+    for declared in options():
+        if not hasattr(arguments, declared.name):
+            continue
+        value = getattr(arguments, declared.name)
+        # An empty variable counts as unset, as `NAME=` in an env file usually means.
+        text = environ.get(declared.env, "")
+        if value is None and text:
+            try:
+                value = declared.parse(text)
+            except ValueError as error:
+                reason = "not valid" if declared.secret else str(error)
+                top.error(f"{declared.env} ({declared.flag}): {reason}")
+        values[declared.name] = declared.default if value is None else value
+    return values
+
+
+def _admin_key(given: Secret | None, key_file: str) -> Secret:
     """The given key, else the one in `key_file`, else the one kept in var/admin-key (made
     on first start, mode 0600). ValueError when the key file cannot be used."""
-    if given:
-        return Secret(given)
+    if given is not None:
+        return given
     if key_file:
         try:
             key = Path(key_file).read_text().strip()
@@ -119,6 +134,10 @@ def bind(address: str) -> socket.socket:
     return sock
 
 
+class PartFailed(Exception):
+    """A part of `serve` failed or ended by itself; `serve` stopped the others."""
+
+
 async def serve(
     settings: Settings,
     stop: asyncio.Event,
@@ -126,7 +145,9 @@ async def serve(
     http_socket: socket.socket | None = None,
     on_ready: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Run gRPC and HTTP in this loop until `stop` is set; `on_ready(http_port, grpc_port)`."""
+    """Run gRPC, HTTP and the push worker in this loop until `stop` is set;
+    `on_ready(http_port, grpc_port)`. When one part fails or ends by itself, stop the
+    others as `stop` would, then raise PartFailed."""
     from sidecar.servicers.server import ServerTls, create_server
 
     database = Database(settings.database)
@@ -155,21 +176,75 @@ async def serve(
                 authorize_timeout=settings.authorize_timeout, currency=settings.currency,
                 tls=tls)
             await grpc_server.start()
-            http_task = asyncio.create_task(
-                hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-            )
-            push_task = asyncio.create_task(worker.run(stop))
-            checkpoints = asyncio.create_task(database.checkpoint_wal(stop))
-            await _announce(settings, database, grpc_port)
-            if on_ready is not None:
-                on_ready(http_port, grpc_port)
-            await stop.wait()
-            await grpc_server.stop(grace=5)
-            await http_task
-            await push_task
-            await checkpoints
+            parts: dict[str, Coroutine[Any, Any, object]] = {
+                "gRPC server": grpc_server.wait_for_termination(),
+                "HTTP server": hypercorn_serve(
+                    app, config, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
+                "push worker": worker.run(stop),
+            }
+            if database.is_sqlite:
+                parts["WAL checkpoints"] = database.checkpoint_wal(stop)
+            failed = await _supervise(parts, stop, grpc_server, ready=lambda: _ready(
+                settings, database, http_port, grpc_port, on_ready))
     finally:
+        # Only now: the push worker has recorded its last deliveries (or given them back).
         await database.dispose()
+    if failed:
+        raise PartFailed(", ".join(failed))
+
+
+async def _supervise(
+    parts: dict[str, Coroutine[Any, Any, object]],
+    stop: asyncio.Event,
+    grpc_server: grpc.aio.Server,
+    ready: Callable[[], Awaitable[None]],
+) -> list[str]:
+    """Run the parts until `stop`, or until one fails or ends, which sets `stop`: the
+    others then stop as on SIGTERM (the push worker finishes its grace period). The names
+    of the parts that failed, or that STOP_LIMIT seconds after the stop were still running."""
+    failed: list[str] = []
+    loop = asyncio.get_running_loop()
+    tasks = {}
+    try:
+        async with asyncio.timeout(None) as deadline, asyncio.TaskGroup() as group:
+            for name, part in parts.items():
+                tasks[name] = group.create_task(_watch(name, part, stop, failed))
+            await ready()
+            await stop.wait()
+            deadline.reschedule(loop.time() + STOP_LIMIT)
+            # grpc.aio stops on its own call, not on an event: its part then ends.
+            await grpc_server.stop(grace=5)
+    except TimeoutError:
+        late = [name for name, task in tasks.items() if task.cancelled()]
+        log.error("%s did not stop within %g s after the stop: cancelled", ", ".join(late),
+                  STOP_LIMIT)
+        failed += late
+    return failed
+
+
+async def _watch(name: str, part: Awaitable[object], stop: asyncio.Event,
+                 failed: list[str]) -> None:
+    """Await one part; when it raises, or returns before `stop`, say so and set `stop`."""
+    try:
+        await part
+    except Exception as error:
+        # One line for the operator; the traceback for whoever runs at DEBUG.
+        log.debug("%s failed", name, exc_info=True)
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    else:
+        if stop.is_set():
+            return
+        reason = "it ended by itself"
+    log.error("%s stopped: %s; stopping the others", name, reason.rstrip(": "))
+    failed.append(name)
+    stop.set()
+
+
+async def _ready(settings: Settings, database: Database, http_port: int, grpc_port: int,
+                 on_ready: Callable[[int, int], None] | None) -> None:
+    await _announce(settings, database, grpc_port)
+    if on_ready is not None:
+        on_ready(http_port, grpc_port)
 
 
 async def _prepare(database: Database) -> None:
@@ -202,18 +277,8 @@ async def _announce(settings: Settings, database: Database, grpc_port: int) -> N
              "`Authorization: Bearer <admin key>`", settings.base_url, settings.base_url)
 
 
-def _run_serve(arguments: argparse.Namespace, admin_key: Secret) -> None:
-    settings = Settings(
-        http=arguments.http, grpc=arguments.grpc, database=arguments.database,
-        public_url=arguments.public_url, admin_key=admin_key,
-        session_patch_interval=arguments.session_patch_interval,
-        currency=arguments.currency.upper(),
-        authorize_timeout=arguments.authorize_timeout, command_timeout=arguments.command_timeout,
-        partner_networks=_networks(arguments.partner_networks),
-        grpc_tls_cert=arguments.grpc_tls_cert, grpc_tls_key=arguments.grpc_tls_key,
-        grpc_client_ca=arguments.grpc_client_ca,
-    )
-    if not (arguments.admin_key or arguments.admin_key_file):
+def _run_serve(settings: Settings) -> None:
+    if not (settings.admin_key or settings.admin_key_file):
         log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())
 
     async def main() -> None:
@@ -227,62 +292,55 @@ def _run_serve(arguments: argparse.Namespace, admin_key: Secret) -> None:
     try:
         import uvloop
     except ImportError:
-        asyncio.run(main())
+        run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
     else:
-        uvloop.run(main())
-
-
-def _networks(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
-def _check_serve(top: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
-    """Refuse options that cannot work before anything starts, naming the option."""
-    if not (len(arguments.currency) == 3 and arguments.currency.isalpha()):
-        top.error(f"--currency: {arguments.currency!r} is not an ISO 4217 code like EUR")
+        run = uvloop.run
     try:
-        networks(_networks(arguments.partner_networks))
-    except ValueError as error:
-        top.error(f"--partner-networks: {error}")
-    if bool(arguments.grpc_tls_cert) != bool(arguments.grpc_tls_key):
+        run(main())
+    except PartFailed:
+        # Already logged, with the reason, when it happened.
+        raise SystemExit(1) from None
+
+
+def _check_serve(top: argparse.ArgumentParser, settings: Settings) -> None:
+    """Refuse combinations of options that cannot work before anything starts."""
+    if bool(settings.grpc_tls_cert) != bool(settings.grpc_tls_key):
         top.error("--grpc-tls-cert and --grpc-tls-key go together")
-    if arguments.grpc_client_ca and not arguments.grpc_tls_cert:
+    if settings.grpc_client_ca and not settings.grpc_tls_cert:
         top.error("--grpc-client-ca needs --grpc-tls-cert and --grpc-tls-key")
-    for option in ("grpc_tls_cert", "grpc_tls_key", "grpc_client_ca"):
-        path = getattr(arguments, option)
-        if path and not os.access(path, os.R_OK):
-            top.error(f"--{option.replace('_', '-')}: cannot read {path}")
+    if settings.admin_key and settings.admin_key_file:
+        top.error("give --admin-key or --admin-key-file, not both")
 
 
-def _run_db(arguments: argparse.Namespace) -> None:
+def _run_db(command: str, database_url: str) -> None:
     async def main() -> list[str]:
-        database = Database(arguments.database)
+        database = Database(database_url)
         try:
-            if arguments.db_command == "upgrade":
+            if command == "upgrade":
                 return await schema.upgrade(database)
             return await seed.seed(database)
         finally:
             await database.dispose()
 
     done = asyncio.run(main())
-    verb = "applied" if arguments.db_command == "upgrade" else "added"
+    verb = "applied" if command == "upgrade" else "added"
     print("\n".join(f"{verb}: {item}" for item in done) or "nothing to do: up to date")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
-    logging.basicConfig(level=_env("log_level", "INFO"), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     top = parser()
     arguments = top.parse_args(argv)
-    if arguments.command == "serve":
-        _check_serve(top, arguments)
-        if arguments.admin_key and arguments.admin_key_file:
-            top.error("give --admin-key or --admin-key-file, not both")
-        try:
-            admin_key = _admin_key(arguments.admin_key, arguments.admin_key_file)
-        except ValueError as error:
-            top.error(f"--admin-key-file: {error}")
-        _run_serve(arguments, admin_key)
-    else:
-        _run_db(arguments)
+    values = resolve(top, arguments, os.environ)
+    logging.basicConfig(level=values["log_level"], stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if arguments.command != "serve":
+        _run_db(arguments.db_command, values["database"])
+        return
+    settings = Settings(**values)
+    _check_serve(top, settings)
+    try:
+        admin_key = _admin_key(settings.admin_key, settings.admin_key_file)
+    except ValueError as error:
+        top.error(f"--admin-key-file: {error}")
+    _run_serve(replace(settings, admin_key=admin_key))

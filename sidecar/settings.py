@@ -1,8 +1,23 @@
-"""Settings, built once by the CLI: flag, else OCPI_SIDECAR_<NAME> environment, else default."""
+"""Settings, built once by the CLI: flag, else OCPI_SIDECAR_<NAME> environment, else default.
+
+Each setting is declared once, as a `Settings` field made by `option()`: its default, the
+word shown for its value, what it means and how text becomes its value. The `serve` flags
+(`--<name>`), the environment variables, `--help` and the README's option table all come
+from these declarations (`options()`, `option_table()`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+ENV_PREFIX = "OCPI_SIDECAR_"
+T = TypeVar("T")
 
 
 class Secret:
@@ -22,38 +37,173 @@ class Secret:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What `serve` needs; every field has a flag and an environment variable."""
+class Option:
+    """How one setting is given on the command line and in the environment."""
 
-    http: str = "127.0.0.1:8080"
-    grpc: str = "127.0.0.1:50051"
-    database: str = "sqlite+aiosqlite:///var/ocpi-sidecar.db"
-    public_url: str = ""
-    admin_key: Secret | None = None
-    # Largest page a list GET returns (X-Limit).
-    page_limit: int = 100
-    # ISO 4217 currency of sessions whose transaction names no tariff or currency.
-    currency: str = "EUR"
-    # At most one Session PATCH per session and partner per this many seconds (coalesced).
-    session_patch_interval: float = 5.0
-    # Entries of the gateway's read cache (Sender list pages and the like); 0 turns it off.
-    read_cache_size: int = 4096
-    # Seconds to wait for an eMSP's real-time token authorization before using the cache.
-    authorize_timeout: float = 3.0
-    # Seconds the core has to report a command's result before the eMSP gets TIMEOUT.
-    command_timeout: float = 30.0
-    # CIDRs partners' addresses must be in (every resolved address of every outbound call);
-    # empty: anything but link-local (gateway/addresses.py).
-    partner_networks: tuple[str, ...] = ()
-    # gRPC TLS: the server's certificate chain and key (PEM files); with a client CA,
-    # callers must present a certificate it issued (mutual TLS). Empty: plaintext.
-    grpc_tls_cert: str = ""
-    grpc_tls_key: str = ""
-    grpc_client_ca: str = ""
-    # Failed authentications (OCPI token or admin key) per source address and per
-    # credential prefix that leak away per window; past them a caller gets 429.
-    auth_failure_limit: int = 20
-    auth_failure_window: float = 60.0
+    name: str
+    default: Any
+    metavar: str
+    meaning: str
+    parse: Callable[[str], Any]
+    # How the default reads where its value alone says too little ("any but link-local").
+    shown_default: str | None
+    # Its value never appears in an error message.
+    secret: bool
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def default_text(self) -> str:
+        """The default as the README shows it (Markdown)."""
+        if self.shown_default is not None:
+            return self.shown_default
+        if self.default is None or self.default in ("", ()):
+            return "—"
+        if isinstance(self.default, float):
+            return f"`{self.default:g}`"
+        return f"`{self.default}`"
+
+
+def option(default: T, metavar: str, meaning: str, parse: Callable[[str], Any] = str, *,
+           shown_default: str | None = None, secret: bool = False) -> T:
+    """A `Settings` field that is also a flag and an environment variable; `meaning` is
+    Markdown, `parse` turns the text given into the value (ValueError when it cannot)."""
+    declared = {"metavar": metavar, "meaning": meaning, "parse": parse,
+                "shown_default": shown_default, "secret": secret}
+    return field(default=default, metadata={"option": declared})
+
+
+def address(text: str) -> str:
+    """HOST:PORT, the port a number from 0 (any free one) to 65535."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{text!r} is not HOST:PORT with a port from 0 to 65535")
+    if host.startswith("[") != host.endswith("]"):
+        raise ValueError(f"{text!r}: an IPv6 host goes in brackets, like [::1]:8080")
+    return text
+
+
+def seconds(text: str) -> float:
+    """A number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds above 0."""
+    value = seconds(text)
+    if value == 0:
+        raise ValueError(f"{text!r}: must be more than 0 seconds")
+    return value
+
+
+def count(minimum: int) -> Callable[[str], int]:
+    """A whole number, `minimum` or more."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise ValueError(f"{text!r}: must be {minimum} or more")
+        return value
+    return parse
+
+
+def currency_code(text: str) -> str:
+    """An ISO 4217 code, upper-cased."""
+    if not (len(text) == 3 and text.isascii() and text.isalpha()):
+        raise ValueError(f"{text!r} is not an ISO 4217 code like EUR")
+    return text.upper()
+
+
+def cidrs(text: str) -> tuple[str, ...]:
+    """Comma-separated networks; a host address with a prefix (`10.0.0.1/8`) is a typo."""
+    parts = tuple(part.strip() for part in text.split(",") if part.strip())
+    for part in parts:
+        try:
+            ipaddress.ip_network(part)
+        except ValueError as error:
+            raise ValueError(f"{part!r}: {error}") from None
+    return parts
+
+
+def readable_file(text: str) -> str:
+    """A path this process can read ("" for none)."""
+    if text and not os.access(text, os.R_OK):
+        raise ValueError(f"cannot read {text}")
+    return text
+
+
+def level_name(text: str) -> str:
+    """A logging level name."""
+    if text.upper() not in logging.getLevelNamesMapping():
+        raise ValueError(f"{text!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    return text.upper()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What `serve` needs; every field is a flag and an environment variable."""
+
+    http: str = option("127.0.0.1:8080", "HOST:PORT", "OCPI endpoints and `/admin/`", address)
+    grpc: str = option("127.0.0.1:50051", "HOST:PORT", "the core-facing gRPC API", address)
+    database: str = option(
+        "sqlite+aiosqlite:///var/ocpi-sidecar.db", "URL",
+        "SQLite file (WAL), or `postgresql://user@host/db`")
+    public_url: str = option("", "URL", "the base URL partners use to reach `--http`",
+                             shown_default="`http://<--http>`")
+    admin_key_file: str = option(
+        "", "PATH", "a file holding the admin API key, read at start (the default one is "
+        "made on first start, mode 0600)", shown_default="`var/admin-key`")
+    admin_key: Secret | None = option(
+        None, "KEY", "the admin API key itself; shows in the process list, so prefer the "
+        "file or `OCPI_SIDECAR_ADMIN_KEY`", Secret, secret=True)
+    currency: str = option("EUR", "CODE", "currency of sessions whose transaction names no "
+                           "tariff or currency", currency_code)
+    session_patch_interval: float = option(
+        5.0, "S", "at most one Session PATCH per session and eMSP per S seconds (coalesced)",
+        seconds)
+    authorize_timeout: float = option(
+        3.0, "S", "how long AuthorizeToken waits for an eMSP's real-time answer before "
+        "using the tokens we hold", seconds)
+    command_timeout: float = option(
+        30.0, "S", "how long the core has to report a command or profile result before the "
+        "eMSP gets TIMEOUT", seconds)
+    partner_networks: tuple[str, ...] = option(
+        (), "CIDRS", "comma-separated networks every address of a partner we call must be in",
+        cidrs, shown_default="any but link-local")
+    grpc_tls_cert: str = option(
+        "", "PATH", "PEM certificate chain of the gRPC listener; with `--grpc-tls-key`",
+        readable_file, shown_default="none (plaintext)")
+    grpc_tls_key: str = option("", "PATH", "PEM private key of the gRPC listener",
+                               readable_file, shown_default="none")
+    grpc_client_ca: str = option(
+        "", "PATH", "PEM CA certificates: callers must present a client certificate one of "
+        "them issued (mutual TLS)", readable_file, shown_default="none")
+    page_limit: int = option(100, "N", "the largest page a list GET returns (`X-Limit`)",
+                             count(1))
+    read_cache_size: int = option(
+        4096, "N", "entries of the read cache of list pages; 0 turns it off", count(0))
+    auth_failure_limit: int = option(
+        20, "N", "failed authentications per source address or credential prefix, leaking "
+        "away per `--auth-failure-window`, before a caller gets 429", count(1))
+    auth_failure_window: float = option(
+        60.0, "S", "the seconds in which `--auth-failure-limit` failures leak away",
+        positive_seconds)
+    log_level: str = option("INFO", "LEVEL", "`DEBUG`, `INFO`, `WARNING` or `ERROR`",
+                            level_name)
 
     @property
     def base_url(self) -> str:
@@ -73,3 +223,18 @@ class Settings:
     def module_url(self, module: str) -> str:
         """URL of one of our 2.2.1 module endpoints."""
         return f"{self.details_url}/{module}"
+
+
+def options() -> Iterator[Option]:
+    """Every setting's declaration, in the order of `Settings`."""
+    for declared in fields(Settings):
+        yield Option(name=declared.name, default=declared.default,
+                     **declared.metadata["option"])
+
+
+def option_table() -> str:
+    """The README's option table (Markdown), one row per setting."""
+    rows = ["| option | environment | default | meaning |", "|---|---|---|---|"]
+    rows += [f"| `{o.flag} {o.metavar}` | `{o.env}` | {o.default_text} | {o.meaning} |"
+             for o in options()]
+    return "\n".join(rows) + "\n"
