@@ -154,9 +154,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx.Client]:
-    # Idle connections are dropped well before the server times them out (5 s): reusing one
-    # the server is closing at that instant fails, which is no answer of ours.
-    with httpx.Client(timeout=30, limits=httpx.Limits(keepalive_expiry=1.0)) as client:
+    # A connection per request: the answer to each input is what is checked. Reused
+    # connections fail for reasons that are no answer of ours: one the server times out at
+    # that instant (5 s idle), or one it closes after a request whose body (a GET's, say)
+    # the route never read, without saying so in the answer.
+    with httpx.Client(timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         yield client
 
 
