@@ -16,11 +16,11 @@ from gateway.limiter import source_of
 from gateway.registration import module_use
 from gateway.services import services_of
 from gateway.urls import UnusableUrl, check_partner_url
+from sidecar.domain import locations as domain_locations
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.types import URL, BusinessDetails, CiString2, CiString3, Token, utc
-from sidecar.store import locations as location_store
-from sidecar.store import outbox, publishing, tables
+from sidecar.store import outbox, tables
 from sidecar.store import partners as store
 from sidecar.store.audience import location_audience, registered_partners
 from sidecar.store.documents import id_is
@@ -299,10 +299,8 @@ async def _publish(request: Request, publish: bool) -> Response:
     country_code, party_id = await _owner(request, tables.locations, location_id)
     services = services_of(request)
     async with services.database.write() as connection:
-        change = await location_store.set_publish(connection, country_code, party_id,
-                                                  location_id, publish)
-        if change is not None:
-            await publishing.location_changed(connection, change)
+        change = await domain_locations.set_publish(connection, country_code, party_id,
+                                                    location_id, publish)
     services.wakeup.notify()
     return admin_json({"country_code": country_code, "party_id": party_id, "id": location_id,
                        "publish": publish, "changed": change is not None})

@@ -22,6 +22,9 @@ RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("sidecar/ocpi", (*TRANSPORTS, "gateway", "sidecar.store", "sidecar.servicers"), ()),
     # The store holds rows: no transport, no servicers, no gateway.
     ("sidecar/store", (*TRANSPORTS, "gateway", "sidecar.servicers"), ()),
+    # The domain applies core events over the store and the model: no transport, no generated
+    # stubs, no servicers, no gateway.
+    ("sidecar/domain", (*TRANSPORTS, "gateway", "sidecar.servicers"), ()),
     # Pricing is arithmetic on the model: no transport, no servicers, no gateway.
     ("sidecar/pricing", (*TRANSPORTS, "gateway", "sidecar.servicers"), ()),
     # Only the process entry point wires the two halves together.
@@ -95,13 +98,15 @@ PROBES = {
     "sidecar/ocpi/probe_store.py": "from sidecar.store import tables\n",
     "sidecar/store/probe_servicers.py": "import sidecar.servicers.locations\n",
     "sidecar/servicers/probe_gateway.py": "from gateway.push import PushWorker\n",
+    "sidecar/domain/probe_servicers.py": "from sidecar.servicers import transaction_mapping\n",
+    "sidecar/domain/probe_stubs.py": "from ocpi_sidecar.v1 import transactions_pb2\n",
 }
 
 
 @pytest.mark.parametrize("probe", list(PROBES))
 def test_each_probe_is_caught(tmp_path: Path, probe: str) -> None:
     for folder in ("gateway", "sidecar/store", "sidecar/pricing", "sidecar/ocpi",
-                   "sidecar/servicers"):
+                   "sidecar/servicers", "sidecar/domain"):
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / "__init__.py").write_text("")
     (tmp_path / "sidecar" / "__init__.py").write_text("")

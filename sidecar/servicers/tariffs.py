@@ -1,46 +1,26 @@
-"""TariffService: the CPO's tariffs, stored and pushed to every registered eMSP."""
+"""TariffService: the CPO's tariffs, mapped to sidecar/domain/tariffs.py (stored and pushed
+to every registered eMSP)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 from ocpi_sidecar.v1 import tariffs_pb2 as pb
 from ocpi_sidecar.v1 import tariffs_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sidecar.errors import InvalidField, NotFound, PreconditionFailed
-from sidecar.ocpi.enums import Status
+from sidecar.domain import tariffs as domain
+from sidecar.errors import InvalidField
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.ocpi.types import ci_equal
-from sidecar.servicers import keys, lookups, mapping
+from sidecar.servicers import mapping
+from sidecar.servicers.keys import key_of
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
-from sidecar.store.publishing import tariff_changed
-from sidecar.store.tariffs import delete_tariff, upsert_tariff
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-_SCAN_PAGE = 500
-
-
-async def _user(connection: AsyncConnection, tariff: Tariff) -> str | None:
-    """Where a connector (of an EVSE not REMOVED) still lists the tariff, or None."""
-    after = None
-    while True:
-        rows = await lookups.location_page(connection, after=after, limit=_SCAN_PAGE,
-                                           country_code=tariff.country_code,
-                                           party_id=tariff.party_id)
-        for _, location in rows:
-            for evse in location.evses or []:
-                for connector in evse.connectors if evse.status != Status.REMOVED else []:
-                    if any(ci_equal(tariff.id, t) for t in connector.tariff_ids or []):
-                        return (f"location {location.id!r}, EVSE {evse.uid!r}, "
-                                f"connector {connector.id!r}")
-        if len(rows) < _SCAN_PAGE:
-            return None
-        after = rows[-1][0]
-
+T = TypeVar("T")
 
 def _one_component_per_dimension(tariff: pb.Tariff) -> None:
     for i, element in enumerate(tariff.elements):
@@ -59,6 +39,13 @@ class TariffServicer(tariffs_pb2_grpc.TariffServiceServicer):
         self._database = database
         self._wakeup = wakeup
 
+    async def _write(self, work: Callable[[AsyncConnection], Awaitable[tuple[T, bool]]]) -> T:
+        async with self._database.write() as connection:
+            result, changed = await work(connection)
+        if changed:
+            self._wakeup.notify()
+        return result
+
     async def UpsertTariff(
         self, request: pb.UpsertTariffRequest, context: Context
     ) -> pb.UpsertTariffResponse:
@@ -67,22 +54,8 @@ class TariffServicer(tariffs_pb2_grpc.TariffServiceServicer):
             raise InvalidField("tariff", "required")
         tariff = mapping.to_model(request.tariff, Tariff, "tariff")
         _one_component_per_dimension(request.tariff)
-        async with self._database.write() as connection:
-            await keys.once(connection, "UpsertTariff", request)
-            await lookups.require_party(connection, tariff.country_code, tariff.party_id,
-                                        "tariff.party")
-            stored = await lookups.find_tariff(connection, tariff.id)
-            if stored is not None and (stored.country_code.upper(), stored.party_id.upper()) != (
-                tariff.country_code.upper(), tariff.party_id.upper()
-            ):
-                raise PreconditionFailed(f"tariff.party: tariff {tariff.id!r} belongs to "
-                                         f"{stored.country_code}/{stored.party_id}")
-            changed = await upsert_tariff(connection, tariff)
-            if changed is not None:
-                await tariff_changed(connection, tariff.country_code, tariff.party_id, tariff.id)
-        if changed is not None:
-            self._wakeup.notify()
-        result = changed or stored or tariff
+        key = key_of("UpsertTariff", request)
+        result = await self._write(lambda c: domain.upsert(c, key, tariff))
         return pb.UpsertTariffResponse(last_updated=result.last_updated)
 
     async def DeleteTariff(
@@ -90,18 +63,6 @@ class TariffServicer(tariffs_pb2_grpc.TariffServiceServicer):
     ) -> pb.DeleteTariffResponse:
         mapping.require(request.idempotency_key, "idempotency_key")
         tariff_id = mapping.require(request.tariff_id, "tariff_id")
-        async with self._database.write() as connection:
-            replay = await keys.once(connection, "DeleteTariff", request)
-            stored = await lookups.find_tariff(connection, tariff_id)
-            if stored is None and replay:
-                return pb.DeleteTariffResponse()  # a retry of a delete that was done
-            if stored is None:
-                raise NotFound("tariff_id", f"no tariff {tariff_id!r}")
-            user = await _user(connection, stored)
-            if user is not None:
-                raise PreconditionFailed(f"tariff_id: tariff {tariff_id!r} is listed by {user}")
-            await delete_tariff(connection, stored.country_code, stored.party_id, stored.id)
-            await tariff_changed(connection, stored.country_code, stored.party_id, stored.id,
-                                 deleted=True)
-        self._wakeup.notify()
+        key = key_of("DeleteTariff", request)
+        await self._write(lambda c: domain.delete(c, key, tariff_id))
         return pb.DeleteTariffResponse()

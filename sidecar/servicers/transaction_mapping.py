@@ -1,7 +1,7 @@
 """TransactionService requests checked and read into plain inputs; errors name the proto field.
 
-Meter values become `charging.Reading`s: the Energy.Active.Import.Register in Wh (unset
-measurand included), the Energy.Active.Export.Register, Power.Active.Import in W,
+Meter values become `Reading`s (sidecar/domain/charging.py): the Energy.Active.Import.Register
+in Wh (unset measurand included), the Energy.Active.Export.Register, Power.Active.Import in W,
 Current.Import in A and SoC in %, after unit and multiplier; values per phase (L1, L2, L3,
 or L1-N, L2-N, L3-N) are summed when no total is given. Values measured at the charge
 point's grid Inlet and other measurands are stored as received but not used.
@@ -10,7 +10,6 @@ point's grid Inlet and other measurands are stored as received but not used.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,11 +19,19 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ocpi_sidecar.v1 import common_pb2
 from ocpi_sidecar.v1 import transactions_pb2 as pb
 
+from sidecar.domain.charging import Reading
+from sidecar.domain.sessions import (
+    EndInput,
+    Event,
+    MeterEvent,
+    MeterInput,
+    StartInput,
+    UpdateInput,
+)
+from sidecar.domain.tokens import TokenInput
 from sidecar.errors import InvalidField
 from sidecar.ocpi.cdrs import SignedData
-from sidecar.ocpi.enums import AuthMethod, TokenType
 from sidecar.servicers import mapping
-from sidecar.servicers.charging import Reading
 from sidecar.servicers.enum_mapping import TABLES
 from sidecar.store.idempotency import KEY_LENGTH, payload_hash
 
@@ -103,83 +110,6 @@ STOP_REASONS = {
     pb.STOP_REASON_TIME_LIMIT_REACHED: "TimeLimitReached", pb.STOP_REASON_TIMEOUT: "Timeout",
     pb.STOP_REASON_UNLOCK_COMMAND: "UnlockCommand",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """What every write event has: its key, the hash of its payload, the transaction."""
-
-    key: str
-    digest: bytes
-    transaction_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class TokenInput:
-    """The token a transaction runs on, as the core sent it."""
-
-    uid: str
-    type: TokenType
-    contract_id: str | None
-    party: tuple[str, str] | None
-    authorized_by_sidecar: bool
-    authorization_reference: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MeterInput:
-    """Readings with the raw proto MeterValue each came from."""
-
-    readings: list[tuple[Reading, bytes]]
-
-
-@dataclass(frozen=True, slots=True)
-class StartInput:
-    event: Event
-    location_id: str
-    evse_uid: str
-    connector_id: str | None
-    started_at: datetime
-    token: TokenInput | None
-    auth_method: AuthMethod | None
-    meter_start_wh: Decimal | None
-    meter: MeterInput
-    charging_state: str | None
-    reservation_id: int | None
-    start_command_id: str | None
-    tariff_id: str | None
-    currency: str | None
-    meter_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateInput:
-    event: Event
-    at: datetime
-    token: TokenInput | None
-    charging_state: str | None
-    connector_id: str | None
-    meter: MeterInput
-
-
-@dataclass(frozen=True, slots=True)
-class EndInput:
-    event: Event
-    ended_at: datetime
-    meter_stop_wh: Decimal | None
-    stop_reason: str | None
-    meter: MeterInput
-    signed_data: SignedData | None
-    invalid: bool
-
-
-@dataclass(frozen=True, slots=True)
-class MeterEvent:
-    """One meter-values event; `path` prefixes its field names in errors (`events[3]`)."""
-
-    event: Event
-    meter: MeterInput
-    path: str
 
 
 def ascii_id(value: str, path: str, *, required: bool = True, length: int = _ID_LENGTH) -> str:

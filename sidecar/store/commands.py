@@ -240,13 +240,6 @@ async def expire_commands(connection: AsyncConnection) -> int:
     return count
 
 
-async def next_deadline(connection: AsyncConnection) -> datetime | None:
-    """The earliest deadline of a command still open."""
-    query = (select(_c.c.deadline).where(_c.c.status != DONE, _c.c.type != ACTIVE_PROFILE)
-             .order_by(_c.c.deadline).limit(1))
-    return (await connection.execute(query)).scalar()
-
-
 async def reservation_owner(
     connection: AsyncConnection, partner_id: int, reservation_id: str
 ) -> bool:

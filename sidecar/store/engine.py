@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from sidecar.files import private_file
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/ocpi-sidecar.db"
-
 
 def normalise_url(url: str) -> str:
     """Accept plain `sqlite:///` and `postgresql://` URLs and pick the async drivers."""

@@ -1,9 +1,8 @@
-"""Tokens we issue: random, stored as SHA-256, compared in constant time."""
+"""Tokens we issue: random, stored as SHA-256 and looked up by that hash."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 
@@ -16,7 +15,3 @@ def token_hash(token: str) -> bytes:
     """The stored form of a token we issued."""
     return hashlib.sha256(token.encode()).digest()
 
-
-def same_hash(stored: bytes | None, candidate: bytes) -> bool:
-    """Constant-time comparison of two token hashes."""
-    return stored is not None and hmac.compare_digest(stored, candidate)

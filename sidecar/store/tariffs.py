@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ocpi import codec
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.ocpi.types import now, utc
+from sidecar.ocpi.types import ci_key, now, utc
 from sidecar.store import tables
 from sidecar.store.documents import get_document, id_is, put_document
 from sidecar.store.engine import touch
@@ -22,6 +22,20 @@ async def get_tariff(
     """The stored tariff, or None."""
     document = await get_document(connection, _t, country_code, party_id, tariff_id)
     return codec.decode(document, Tariff) if document is not None else None
+
+
+async def known_tariff_ids(
+    connection: AsyncConnection, country_code: str, party_id: str, tariff_ids: list[str]
+) -> set[str]:
+    """Which of these tariff ids the party has (as `ci_key`s), in one query, no documents."""
+    if not tariff_ids:
+        return set()
+    keys = sorted({ci_key(t) for t in tariff_ids})
+    rows = await connection.execute(
+        select(_t.c.object_id).where(_t.c.country_code == country_code.upper(),
+                                     _t.c.party_id == party_id.upper(),
+                                     func.lower(_t.c.object_id).in_(keys)))
+    return {ci_key(r.object_id) for r in rows}
 
 
 async def upsert_tariff(connection: AsyncConnection, tariff: Tariff) -> Tariff | None:

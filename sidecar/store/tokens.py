@@ -55,6 +55,24 @@ async def find_tokens(connection: AsyncConnection, uid: str, type_: str) -> list
             for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class TokenParty:
+    """Whose a cached token is, as its eMSP said: the party and contract id."""
+
+    country_code: str
+    party_id: str
+    contract_id: str
+
+
+async def token_party(connection: AsyncConnection, uid: str, type_: str) -> TokenParty | None:
+    """The party and contract of a cached token with this uid and type (the first cached), or
+    None; reads the indexed columns only, no document."""
+    row = (await connection.execute(
+        select(_t.c.country_code, _t.c.party_id, _t.c.contract_id)
+        .where(func.upper(_t.c.uid) == uid.upper(), _t.c.type == type_).limit(1))).first()
+    return TokenParty(row.country_code, row.party_id, row.contract_id) if row else None
+
+
 class NotHolder(Exception):
     """A partner wrote a token under a party it does not hold."""
 

@@ -8,8 +8,9 @@ import msgspec
 import pytest
 from sqlalchemy import update
 
+from sidecar.domain import locations as domain_locations
 from sidecar.ocpi.locations import Location, PublishTokenType
-from sidecar.store import locations, tables, tariffs
+from sidecar.store import tables, tariffs
 from sidecar.store.seed import demo_location, demo_tariff
 from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
@@ -29,7 +30,7 @@ async def add_locations(cpo: Cpo, count: int, party: tuple[str, str] = ("NL", "C
         location = msgspec.structs.replace(demo_location(), country_code=party[0],
                                            party_id=party[1], id=f"LOC{number}")
         async with cpo.database.write() as connection:
-            await locations.upsert_location(connection, location)
+            await domain_locations.put_location(connection, location)
             # Spread last_updated so that date filters have something to cut.
             await connection.execute(
                 update(tables.locations).where(tables.locations.c.object_id == location.id)
@@ -90,7 +91,7 @@ async def test_ids_in_another_case_find_the_stored_objects(cpo: Cpo, emsp: FakeE
         msgspec.structs.replace(c, id=f"PLUG{c.id}") for c in e.connectors])
         for e in stored.evses or []]
     async with cpo.database.write() as connection:
-        await locations.upsert_location(connection, msgspec.structs.replace(
+        await domain_locations.put_location(connection, msgspec.structs.replace(
             stored, country_code="NL", party_id="CPA", id="LOC0", evses=evses))
     base = cpo.url("locations")
     location = await emsp.call_cpo("GET", f"{base}/loc0")
@@ -110,7 +111,7 @@ async def test_unpublished_only_for_allowed_token_owners(
         demo_location(), country_code="NL", party_id="CPA", id="HOME", publish=False,
         publish_allowed_to=[PublishTokenType(uid="DRIVER1", type="RFID")])
     async with cpo.database.write() as connection:
-        await locations.upsert_location(connection, hidden)
+        await domain_locations.put_location(connection, hidden)
         partner_id = (await connection.execute(tables.partners.select())).first().id
         await connection.execute(tables.tokens.insert().values(
             partner_id=partner_id, country_code="DE", party_id="EMP", uid="driver1",

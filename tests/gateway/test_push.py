@@ -10,11 +10,13 @@ import msgspec
 import pytest
 from sqlalchemy import func, select
 
+from sidecar.domain import locations as domain_locations
+from sidecar.domain import tariffs as domain_tariffs
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import Status
 from sidecar.ocpi.locations import Location
 from sidecar.ocpi.tariffs import Tariff
-from sidecar.store import locations, publishing, tables, tariffs
+from sidecar.store import locations, tables, tariffs
 from sidecar.store.seed import demo_location, demo_tariff
 from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
@@ -39,18 +41,13 @@ async def register(cpo: Cpo, emsp: FakeEmsp) -> int:
 
 async def store_location(cpo: Cpo, location: Location) -> None:
     async with cpo.database.write() as connection:
-        change = await locations.upsert_location(connection, location)
-        if change is not None:
-            await publishing.location_changed(connection, change)
+        await domain_locations.put_location(connection, location)
     cpo.wakeup.notify()
 
 
 async def set_status(cpo: Cpo, evse_uid: str, status: Status, at: datetime) -> None:
     async with cpo.database.write() as connection:
-        change = await locations.set_status(connection, "NL", "CPA", "LOC1", evse_uid, status,
-                                            at)
-        if change is not None:
-            await publishing.location_changed(connection, change)
+        await domain_locations.record_status(connection, None, "LOC1", evse_uid, status, at)
     cpo.wakeup.notify()
 
 
@@ -100,7 +97,7 @@ async def test_outage_then_one_put_with_the_current_state(cpo: Cpo, emsp: FakeEm
     async with cpo.database.write() as connection:
         await tariffs.upsert_tariff(connection, msgspec.structs.replace(
             demo_tariff(), country_code="NL", party_id="CPA"))
-        await publishing.tariff_changed(connection, "NL", "CPA", "TARIFF1")
+        await domain_tariffs.tariff_changed(connection, "NL", "CPA", "TARIFF1")
     cpo.wakeup.notify()
     await eventually(lambda: len(emsp.received) > 3)
     failing = (await cpo.admin.get(f"/partners/{partner}/push-status")).json()
@@ -152,12 +149,12 @@ async def test_tariff_delete_is_pushed(cpo: Cpo, emsp: FakeEmsp) -> None:
     tariff: Tariff = msgspec.structs.replace(demo_tariff(), country_code="NL", party_id="CPA")
     async with cpo.database.write() as connection:
         await tariffs.upsert_tariff(connection, tariff)
-        await publishing.tariff_changed(connection, "NL", "CPA", tariff.id)
+        await domain_tariffs.tariff_changed(connection, "NL", "CPA", tariff.id)
     cpo.wakeup.notify()
     await eventually(lambda: "tariffs/NL/CPA/TARIFF1" in emsp.objects)
     async with cpo.database.write() as connection:
         assert await tariffs.delete_tariff(connection, "NL", "CPA", tariff.id)
-        await publishing.tariff_changed(connection, "NL", "CPA", tariff.id, deleted=True)
+        await domain_tariffs.tariff_changed(connection, "NL", "CPA", tariff.id, deleted=True)
     cpo.wakeup.notify()
     await eventually(lambda: "tariffs/NL/CPA/TARIFF1" not in emsp.objects)
     assert [r.method for r in emsp.received if "tariffs" in r.path] == ["PUT", "DELETE"]
@@ -208,10 +205,9 @@ async def test_a_refused_object_backs_off_alone(
     for number in range(6):
         status = (Status.CHARGING, Status.AVAILABLE)[number % 2]
         async with cpo.database.write() as connection:
-            change = await locations.set_status(connection, "NL", "CPA", "LOC2", "SDC-LOC1-1",
-                                                status, start + timedelta(seconds=number))
+            change, _ = await domain_locations.record_status(
+                connection, None, "LOC2", "SDC-LOC1-1", status, start + timedelta(seconds=number))
             assert change is not None
-            await publishing.location_changed(connection, change)
         cpo.wakeup.notify()
         await eventually(lambda s=status: emsp.objects["locations/NL/CPA/LOC2"]["evses"][0][
             "status"] == s.value)
@@ -267,7 +263,7 @@ async def test_a_module_the_partner_does_not_offer_is_not_a_failure(
     async with cpo.database.write() as connection:
         await tariffs.upsert_tariff(connection, msgspec.structs.replace(
             demo_tariff(), country_code="NL", party_id="CPA"))
-        await publishing.tariff_changed(connection, "NL", "CPA", "TARIFF1")
+        await domain_tariffs.tariff_changed(connection, "NL", "CPA", "TARIFF1")
     cpo.wakeup.notify()
     await eventually(lambda: "tariffs/NL/CPA/TARIFF1" in emsp.objects)
     await eventually(is_empty(cpo))

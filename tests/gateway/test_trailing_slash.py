@@ -8,7 +8,7 @@ import httpx
 import msgspec
 import pytest
 
-from sidecar.store import locations
+from sidecar.domain import locations as domain_locations
 from sidecar.store.seed import demo_location
 from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
@@ -29,7 +29,7 @@ async def test_ocpi_routes_answer_with_a_trailing_slash(cpo: Cpo, emsp: FakeEmsp
     await register(cpo, emsp)
     async with cpo.database.write() as connection:
         for number in range(3):
-            await locations.upsert_location(connection, msgspec.structs.replace(
+            await domain_locations.put_location(connection, msgspec.structs.replace(
                 demo_location(), country_code="NL", party_id="CPA", id=f"LOC{number}"))
     base = cpo.url("locations")
     for path in ("", "/LOC1", "/LOC1/SDC-LOC1-2", "/LOC1/SDC-LOC1-2/1"):

@@ -6,14 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sidecar.ocpi import codec
-from sidecar.ocpi.cdrs import CDR
-from sidecar.ocpi.enums import AuthMethod, SessionStatus, TokenType
-from sidecar.ocpi.enums import CdrDimensionType as Dim
-from sidecar.ocpi.sessions import CdrDimension, CdrToken, ChargingPeriod, Session
-from sidecar.ocpi.types import Price, number, utc
-from sidecar.pricing import PricedSession
-from sidecar.servicers.charging import (
+from sidecar.domain.charging import (
     PARKING_STATES,
     SECONDS_PER_HOUR,
     ZERO,
@@ -24,6 +17,13 @@ from sidecar.servicers.charging import (
     kwh,
     session_start,
 )
+from sidecar.ocpi import codec
+from sidecar.ocpi.cdrs import CDR
+from sidecar.ocpi.enums import AuthMethod, SessionStatus, TokenType
+from sidecar.ocpi.enums import CdrDimensionType as Dim
+from sidecar.ocpi.sessions import CdrDimension, CdrToken, ChargingPeriod, Session
+from sidecar.ocpi.types import Price, number, utc
+from sidecar.pricing import PricedSession
 from sidecar.store.sessions import SessionRow, SessionWrite
 
 

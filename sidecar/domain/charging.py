@@ -153,6 +153,9 @@ class TxState(msgspec.Struct, kw_only=True):
     progress: Progress
     # The last stored meter value (meter_values.pk) the walk took in.
     walked_pk: int = 0
+    # The start's readings were walked in memory before they had numbers: the next take-in
+    # replays from the stored readings once, which also learns their numbers.
+    replay_due: bool = False
     total_cost: Price | None = None
     ended_at: datetime | None = None
     meter_stop_wh: Decimal | None = None
