@@ -61,6 +61,12 @@ def lost_race(error: DBAPIError) -> bool:
     return isinstance(error, IntegrityError) or "deadlock" in str(error.orig).lower()
 
 
+def recipient_of(state: charging.TxState) -> tuple[str, str] | None:
+    """The party a session (and its CDR) goes to: its token's owner, which the partner
+    pushed to reaches (itself, or the hub it is behind)."""
+    return (state.token.country_code, state.token.party_id) if state.token else None
+
+
 async def enqueue_session(
     connection: AsyncConnection, state: charging.TxState, partner_id: int | None,
     push: tuple[str, tuple[str, ...]] | None,
@@ -70,7 +76,8 @@ async def enqueue_session(
         return False
     action, targets = push
     await outbox.enqueue(connection, [partner_id], SESSIONS, state.country_code,
-                         state.party_id, state.transaction_id, action, targets)
+                         state.party_id, state.transaction_id, action, targets,
+                         recipient=recipient_of(state))
     return True
 
 

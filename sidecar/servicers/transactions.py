@@ -36,6 +36,7 @@ from sidecar.servicers.meter_commits import (
     advance_session,
     enqueue_session,
     lost_race,
+    recipient_of,
 )
 from sidecar.store import cdrs, idempotency, outbox, tables
 from sidecar.store import sessions as store
@@ -360,7 +361,7 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
             await cdrs.add_cdr(connection, cdr, transaction_id=state.transaction_id,
                                partner_id=partner_id)
             await outbox.enqueue(connection, [partner_id], CDRS, cdr.country_code,
-                                 cdr.party_id, cdr.id, POST)
+                                 cdr.party_id, cdr.id, POST, recipient=recipient_of(state))
             cdr_id, pushed = cdr.id, True
         response = pb.EndTransactionResponse(session_id=state.transaction_id, cdr_id=cdr_id)
         await idempotency.record_keys(connection, [
