@@ -20,7 +20,7 @@ from sidecar.domain import locations as domain_locations
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.types import URL, BusinessDetails, CiString2, CiString3, Token, utc
-from sidecar.store import outbox, tables
+from sidecar.store import hubs, outbox, tables
 from sidecar.store import partners as store
 from sidecar.store.audience import location_audience, registered_partners
 from sidecar.store.documents import id_is
@@ -182,7 +182,16 @@ async def list_all_partners(request: Request) -> Response:
 async def show_partner(request: Request) -> Response:
     """GET /admin/partners/{id}."""
     _check_key(request)
-    return admin_json(partner_view(await _partner(request)))
+    partner = await _partner(request)
+    view = partner_view(partner)
+    if partner.is_hub:
+        # What the hub reports of the parties behind it: role, ConnectionStatus, and
+        # whether it reaches them here.
+        async with services_of(request).database.read() as connection:
+            view["hub_clients"] = [
+                {**c, "last_updated": utc(c["last_updated"])}
+                for c in await hubs.list_clients(connection, partner.id)]
+    return admin_json(view)
 
 
 async def change_partner(request: Request) -> Response:

@@ -19,6 +19,7 @@ from gateway import (
     charging_profiles,
     commands,
     credentials,
+    hubclientinfo,
     locations,
     sessions,
     tariffs,
@@ -80,6 +81,12 @@ def routes() -> list[BaseRoute]:
               methods=["DELETE"]),
         Route(f"{ADMIN}/partners/{{partner_id}}/tokens/refresh", tokens.refresh_tokens,
               methods=["POST"]),
+        Route(f"{ocpi}/hubclientinfo/{{country_code}}/{{party_id}}",
+              hubclientinfo.get_client_info, methods=["GET"]),
+        Route(f"{ocpi}/hubclientinfo/{{country_code}}/{{party_id}}",
+              hubclientinfo.put_client_info, methods=["PUT"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}/hubclientinfo/refresh",
+              hubclientinfo.refresh_clients, methods=["POST"]),
         Route(f"{ADMIN}/credentials-token-a", admin.create_token_a, methods=["POST"]),
         Route(f"{ADMIN}/partners", admin.list_all_partners, methods=["GET"]),
         Route(f"{ADMIN}/partners", admin.register_partner, methods=["POST"]),
@@ -209,4 +216,7 @@ def create_app(
         cache=ReadCache(database, size=settings.read_cache_size,
                         ttl=None if database.is_sqlite else 1.0),
     )
+    services = app.state.services
+    services.registry.on_registered = lambda partner: hubclientinfo.refresh_quietly(
+        services, partner)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.client import OCPIClient, PartnerError
+from gateway.routing import to_partner
 from gateway.urls import join
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole
@@ -40,6 +41,9 @@ class OCPIAuthorizer:
         uid: str,
         token_type: str,
         location: LocationReferences | None,
+        *,
+        sender: tuple[str, str] | None = None,
+        recipient: tuple[str, str] | None = None,
     ) -> AuthorizationInfo | None:
         """The eMSP's AuthorizationInfo; None when it answered without authorizing (an
         unknown token, HTTP 404 / 2004, or another 2xxx)."""
@@ -51,6 +55,7 @@ class OCPIAuthorizer:
         try:
             reply = await self.client.request(
                 "POST", url, partner.outbound_token, body=body,
+                headers=to_partner(partner, sender, recipient),
                 token_base64=partner.outbound_token_base64)
         except PartnerError as error:
             if answered(error):

@@ -99,7 +99,8 @@ async def _forward(
             command_id=str(uuid.uuid4()), country_code=session.country_code,
             party_id=session.party_id, partner_id=module.partner.id, type=kind,
             request=codec.encode(profile), response_url=profile.response_url,
-            correlation_id=request.state.correlation_id, deadline=deadline))
+            correlation_id=request.state.correlation_id, deadline=deadline,
+            requester=module.sender))
     hub.notify()
     expire_at(services, hub, deadline)
     return _answer(module, _R.ACCEPTED)

@@ -113,7 +113,8 @@ async def post_command(request: Request) -> Response:
         command_id=str(uuid.uuid4()), country_code=party[0], party_id=party[1],
         partner_id=module.partner.id, type=command_type.value, request=codec.encode(body),
         response_url=body.response_url,  # type: ignore[attr-defined]
-        correlation_id=request.state.correlation_id, deadline=deadline)
+        correlation_id=request.state.correlation_id, deadline=deadline,
+        requester=module.sender or _token_party(body))
     async with services.database.write() as connection:
         await store.insert_command(connection, command)
     hub.notify()
@@ -135,6 +136,13 @@ async def _expire(services: Services, deadline: datetime) -> None:
         expired = await store.expire_commands(connection)
     if expired:
         services.wakeup.notify()
+
+
+def _token_party(body: Any) -> tuple[str, str] | None:
+    """The party of the command's token, which asked when no OCPI-from says who did."""
+    if isinstance(body, StartSession | ReserveNow):
+        return body.token.country_code, body.token.party_id
+    return None
 
 
 async def _check(module: ModuleRequest, body: Any) -> tuple[str, str]:

@@ -28,6 +28,8 @@ class ModuleRequest:
     # The OCPI-to party when the request named one, else None (all our parties).
     party: tuple[str, str] | None
     reply_headers: dict[str, str]
+    # The OCPI-from party when the request named one (checked: the caller reaches it).
+    sender: tuple[str, str] | None = None
 
 
 async def module_request(request: Request) -> ModuleRequest:
@@ -42,7 +44,10 @@ async def module_request(request: Request) -> ModuleRequest:
     to_cc = request.headers.get("ocpi-to-country-code")
     to_pid = request.headers.get("ocpi-to-party-id")
     party = (to_cc.upper(), to_pid.upper()) if to_cc and to_pid else None
-    return ModuleRequest(services, partner, party, headers)
+    from_cc = request.headers.get("ocpi-from-country-code")
+    from_pid = request.headers.get("ocpi-from-party-id")
+    sender = (from_cc.upper(), from_pid.upper()) if from_cc and from_pid else None
+    return ModuleRequest(services, partner, party, headers, sender)
 
 
 async def our_parties(services: Services) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import Table
 
 from gateway.client import OCPIClient, PartnerError, Reply
+from gateway.routing import to_partner
 from gateway.urls import join
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole, ModuleID
@@ -512,9 +513,6 @@ def _log_changes(recorded: outbox.Recorded) -> None:
 
 
 def _routing(partner: partner_store.Partner, entry: outbox.Entry) -> dict[str, str]:
-    headers = {"OCPI-from-country-code": entry.country_code, "OCPI-from-party-id": entry.party_id}
-    emsp = partner.emsp_role()
-    if emsp is not None:
-        headers["OCPI-to-country-code"] = emsp.country_code
-        headers["OCPI-to-party-id"] = emsp.party_id
-    return headers
+    """From our party that owns the object, to the party it is for (a session's or CDR's
+    token owner, the party that asked a command), else to the partner's own party."""
+    return to_partner(partner, (entry.country_code, entry.party_id), entry.recipient)

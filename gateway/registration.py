@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,7 @@ from sidecar.ocpi.credentials import Credentials, CredentialsRole
 from sidecar.ocpi.enums import InterfaceRole
 from sidecar.ocpi.versions import VERSION, Version, VersionDetails
 from sidecar.settings import Settings
-from sidecar.store import outbox
+from sidecar.store import hubs, outbox
 from sidecar.store import partners as store
 from sidecar.store.engine import Database
 from sidecar.store.parties import list_parties
@@ -161,6 +163,17 @@ class Registry:
         self.database = database
         self.client = client
         self.auth = auth
+        # Runs (in the background) once a partner is registered, whichever side started:
+        # a hub's HubClientInfo is pulled then (set by create_app).
+        self.on_registered: Callable[[store.Partner], Coroutine[Any, Any, None]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _registered(self, partner: store.Partner) -> None:
+        if self.on_registered is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.on_registered(partner))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def our_credentials(self, token: str) -> Credentials:
         """Our credentials object: the token to call us with, our versions URL, all our parties."""
@@ -209,6 +222,10 @@ class Registry:
                 raise Unauthorized("this registration token was used meanwhile")
         self.auth.forget()
         _log_missing_modules(partner_id, offered.url, found.endpoints)
+        async with self.database.read() as connection:
+            registered = await store.get_partner(connection, partner_id)
+        if registered is not None:
+            self._registered(registered)
         return await self.our_credentials(token_c)
 
     async def update(self, caller: store.Caller, offered: Credentials) -> Credentials:
@@ -243,6 +260,7 @@ class Registry:
         async with self.database.write() as connection:
             await outbox.forget_partner(connection, partner_id)
             await store.release_parties(connection, partner_id)
+            await hubs.forget_hub(connection, partner_id)
             await store.update_partner(
                 connection, partner_id, status=store.UNREGISTERED, inbound_token_hash=None,
                 pending_token_hash=None, outbound_token=None,
@@ -293,6 +311,7 @@ class Registry:
         self.auth.forget()
         assert partner is not None
         _log_missing_modules(partner.id, versions_url, found.endpoints)
+        self._registered(partner)
         return partner
 
     async def rotate(self, partner: store.Partner) -> store.Partner:

@@ -19,6 +19,7 @@ from gateway.admin import AdminError, _check_key, admin_json, partner_id_of
 from gateway.client import OCPIClient, PartnerError
 from gateway.errors import InvalidParameters, UnknownToken
 from gateway.modules import ModuleRequest, module_request
+from gateway.routing import to_partner
 from gateway.services import services_of
 from gateway.transport import ocpi_response, raw
 from gateway.urls import join
@@ -31,6 +32,7 @@ from sidecar.ocpi.types import now, utc
 from sidecar.store import partners as partner_store
 from sidecar.store import tokens as store
 from sidecar.store.engine import Database
+from sidecar.store.parties import sending_party
 from sidecar.store.partners import Partner
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -191,13 +193,15 @@ async def pull_tokens(
     if url is None or partner.outbound_token is None:
         raise AdminError(409, "the partner has no Tokens Sender endpoint")
     started = now()
+    async with database.read() as connection:
+        routing = to_partner(partner, await sending_party(connection))
     report = PullReport(date_from=since)
     next_url: str | None = url
     if since is not None:
         next_url = join(url, query=f"date_from={utc(since).strftime('%Y-%m-%dT%H:%M:%SZ')}")
     while next_url is not None:
         reply = await client.request("GET", next_url, partner.outbound_token,
-                                     token_base64=partner.outbound_token_base64)
+                                     headers=routing, token_base64=partner.outbound_token_base64)
         items = reply.envelope.data if isinstance(reply.envelope.data, list) else []
         report.pages += 1
         report.received += len(items)

@@ -191,15 +191,17 @@ def routing_parties(
 ) -> dict[str, str]:
     """Check the OCPI-from/to routing headers of a functional-module request.
 
-    FROM must be one of the calling partner's parties and TO one of ours (either may be
-    absent). Returns the response's routing headers: the request's swapped.
+    FROM must be a party the caller reaches (one of its roles, or a party behind it when
+    it is a hub: a hub forwards with the OCPI-from of the party that sent the request) and
+    TO one of ours (either may be absent). Returns the response's routing headers: the
+    request's swapped.
     """
     headers = request.headers
     sender = (headers.get("ocpi-from-country-code"), headers.get("ocpi-from-party-id"))
     target = (headers.get("ocpi-to-country-code"), headers.get("ocpi-to-party-id"))
     partner = caller.partner
     if sender[0] and sender[1] and partner is not None:
-        if not partner.has_party(sender[0], sender[1]):
+        if not caller.reaches(sender[0], sender[1]):
             raise InvalidParameters("not one of the caller's parties", field="OCPI-from-party-id")
     if target[0] and target[1]:
         wanted = (target[0].upper(), target[1].upper())

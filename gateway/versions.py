@@ -21,6 +21,7 @@ MODULES: tuple[tuple[ModuleID, InterfaceRole], ...] = (
     (ModuleID.TOKENS, InterfaceRole.RECEIVER),
     (ModuleID.COMMANDS, InterfaceRole.RECEIVER),
     (ModuleID.CHARGING_PROFILES, InterfaceRole.RECEIVER),
+    (ModuleID.HUB_CLIENT_INFO, InterfaceRole.RECEIVER),
 )
 
 

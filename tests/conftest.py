@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.http",
     "tests.fixtures.emsp",
+    "tests.fixtures.hub",
     "tests.fixtures.cpo",
     "tests.fixtures.grpc",
     "tests.fixtures.thirdparty",

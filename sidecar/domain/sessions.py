@@ -140,6 +140,12 @@ def meter_rows(pk: int, meter: MeterInput) -> list[tuple[int, datetime, bytes, b
     return [(pk, r.at, charging.encode(r), raw) for r, raw in meter.readings]
 
 
+def recipient_of(state: charging.TxState) -> tuple[str, str] | None:
+    """The party a session (and its CDR) goes to: its token's owner, which the partner
+    pushed to reaches (itself, or the hub it is behind)."""
+    return (state.token.country_code, state.token.party_id) if state.token else None
+
+
 async def enqueue_session(
     connection: AsyncConnection, state: charging.TxState, partner_id: int | None,
     push: tuple[str, tuple[str, ...]] | None,
@@ -149,7 +155,8 @@ async def enqueue_session(
         return False
     action, targets = push
     await outbox.enqueue(connection, [partner_id], SESSIONS, state.country_code,
-                         state.party_id, state.transaction_id, action, targets)
+                         state.party_id, state.transaction_id, action, targets,
+                         recipient=recipient_of(state))
     return True
 
 
@@ -445,7 +452,8 @@ class Sessions:
             await cdrs.add_cdr(connection, cdr, transaction_id=state.transaction_id,
                                partner_id=partner_id)
             await outbox.enqueue(connection, [partner_id], CDRS, cdr.country_code,
-                                 cdr.party_id, cdr.id, outbox.POST)
+                                 cdr.party_id, cdr.id, outbox.POST,
+                                 recipient=recipient_of(state))
             cdr_id, pushed = cdr.id, True
         response = answer(Ended(state.transaction_id, cdr_id))
         await idempotency.record_keys(

@@ -42,6 +42,7 @@ from sidecar.store import partners as partner_store
 from sidecar.store import tokens as token_store
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
+from sidecar.store.parties import sending_party
 from sidecar.store.partners import PartnerRole
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -159,6 +160,7 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
             cached = await token_store.find_tokens(connection, uid, token_type)
             owners = {p.id: p for p in await partner_store.list_partners(
                 connection, status=partner_store.REGISTERED)}
+            sender = await sending_party(connection, request.location_id or None)
         if started is not None and started[0] in owners:
             # Authorised by the eMSP with its command: no real-time request (mod_commands).
             return pb.AuthorizeTokenResponse(
@@ -167,13 +169,15 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
                 token=_token(codec.decode(started[1], Token)))
         cached = [row for row in cached if row.partner_id in owners]
         if not cached:
-            return await self._ask_everyone(list(owners.values()), uid, token_type, location)
+            return await self._ask_everyone(list(owners.values()), uid, token_type, location,
+                                            sender)
         row = next((r for r in cached if r.token.valid), cached[0])
         whitelist = row.token.whitelist
         if whitelist in (WhitelistType.ALWAYS, WhitelistType.ALLOWED):
             return _from_cache(row.token, pb.AUTHORIZATION_SOURCE_CACHE)
         try:
-            info = await self._ask(owners[row.partner_id], uid, token_type, location)
+            info = await self._ask(owners[row.partner_id], uid, token_type, location, sender,
+                                   (row.token.country_code, row.token.party_id))
         except ConnectionError:
             if whitelist == WhitelistType.ALLOWED_OFFLINE:
                 return _from_cache(row.token, pb.AUTHORIZATION_SOURCE_PARTNER_UNREACHABLE)
@@ -190,28 +194,31 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
 
     async def _ask(
         self, partner: partner_store.Partner, uid: str, token_type: str,
-        location: LocationReferences | None,
+        location: LocationReferences | None, sender: tuple[str, str] | None,
+        recipient: tuple[str, str] | None = None,
     ) -> AuthorizationInfo | None:
         if self._authorizer is None:
             raise ConnectionError("real-time authorization is not configured")
         try:
             async with asyncio.timeout(self._authorize_timeout):
-                return await self._authorizer.authorize(partner, uid, token_type, location)
+                return await self._authorizer.authorize(partner, uid, token_type, location,
+                                                        sender=sender, recipient=recipient)
         except TimeoutError:
             raise ConnectionError(f"no answer within {self._authorize_timeout} s") from None
 
     async def _ask_everyone(
         self, partners: list[partner_store.Partner], uid: str, token_type: str,
-        location: LocationReferences | None,
+        location: LocationReferences | None, sender: tuple[str, str] | None,
     ) -> pb.AuthorizeTokenResponse:
-        """An unknown token: every eMSP it could belong to is asked at once; the first that
-        knows it answers. None knows it (or none answers): UNKNOWN."""
-        emsps = [p for p in partners if any(r.role == "EMSP" for r in p.roles)]
+        """An unknown token: every platform it could belong to (an eMSP, or a hub fronting
+        eMSPs) is asked at once; the first that knows it answers. None knows it (or none
+        answers): UNKNOWN."""
+        emsps = [p for p in partners if p.may_own_tokens()]
         if not emsps or self._authorizer is None:
             return pb.AuthorizeTokenResponse(result=pb.AUTHORIZATION_RESULT_UNKNOWN,
                                              source=pb.AUTHORIZATION_SOURCE_CACHE)
         async def ask(partner: partner_store.Partner) -> AuthorizationInfo | None:
-            info = await self._ask(partner, uid, token_type, location)
+            info = await self._ask(partner, uid, token_type, location, sender)
             if info is None:
                 return None
             # An eMSP speaks only for the tokens of the parties it holds.

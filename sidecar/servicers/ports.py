@@ -21,9 +21,14 @@ class RealTimeAuthorizer(Protocol):
         uid: str,
         token_type: str,
         location: LocationReferences | None,
+        *,
+        sender: tuple[str, str] | None = None,
+        recipient: tuple[str, str] | None = None,
     ) -> AuthorizationInfo | None:
-        """The eMSP's answer; None when it answered without authorizing: it does not know
-        the token (404 / 2004) or refused the request (another OCPI 2xxx).
+        """The eMSP's answer, asked for our party `sender` about a token of
+        `recipient` (None when unknown: the platform as a whole, e.g. a hub); None when it
+        answered without authorizing: it does not know the token (404 / 2004) or refused
+        the request (another OCPI 2xxx).
 
         Raises ConnectionError (a builtin, so that the gateway need not import this module)
         when the eMSP gives no usable answer; the caller bounds the time it waits.

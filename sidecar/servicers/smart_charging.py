@@ -192,7 +192,8 @@ class SmartChargingServicer(smart_charging_pb2_grpc.SmartChargingServiceServicer
             if setters:  # only those who set a profile on the session hear of changes
                 await command_store.put_active_profile(
                     connection, owner.country_code, owner.party_id, session_id,
-                    codec.encode(profile), setters)
+                    codec.encode(profile), setters,
+                    (owner.cdr_token.country_code, owner.cdr_token.party_id))
         if setters:
             self._wakeup.notify()
         return pb.ReportActiveChargingProfileResponse()

@@ -28,7 +28,7 @@ from sidecar.ocpi.enums import CommandResultType, ModuleID
 from sidecar.ocpi.types import URL, now, utc
 from sidecar.store import outbox, tables
 from sidecar.store.engine import Database
-from sidecar.store.partners import PartnerRole, get_partner
+from sidecar.store.partners import Partner, PartnerRole, get_partner
 
 MODULE = ModuleID.COMMANDS
 # Charging-profile requests share the table and the result POST (outbox module "commands");
@@ -137,6 +137,8 @@ class CommandRow:
     created_at: datetime
     # The result once closed (None before, and for a profile request closed at its deadline).
     document: bytes | None = None
+    # The party that asked (its result is addressed to it); None: the partner's own party.
+    requester: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +154,17 @@ class NewCommand:
     response_url: str
     correlation_id: str | None
     deadline: datetime
+    # The party that asked: the request's OCPI-from (through a hub, the party behind it).
+    requester: tuple[str, str] | None = None
 
 
 def _row(r: Any) -> CommandRow:
     return CommandRow(r.object_id, r.country_code, r.party_id, r.partner_id, r.type, r.status,
                       bytes(r.request), r.response_url, r.correlation_id, r.deadline,
                       r.delivery_count, r.created_at,
-                      bytes(r.document) if r.document is not None else None)
+                      bytes(r.document) if r.document is not None else None,
+                      (r.requester_country_code, r.requester_party_id)
+                      if r.requester_country_code else None)
 
 
 async def insert_command(connection: AsyncConnection, command: NewCommand) -> None:
@@ -169,7 +175,9 @@ async def insert_command(connection: AsyncConnection, command: NewCommand) -> No
         party_id=command.party_id.upper(), partner_id=command.partner_id, type=command.type,
         status=PENDING, request=command.request, response_url=command.response_url,
         correlation_id=command.correlation_id, deadline=command.deadline, delivery_count=0,
-        created_at=stamp, last_updated=stamp))
+        created_at=stamp, last_updated=stamp,
+        requester_country_code=command.requester[0].upper() if command.requester else None,
+        requester_party_id=command.requester[1].upper() if command.requester else None))
 
 
 async def open_commands(
@@ -219,7 +227,8 @@ async def close_command(
     if closed.rowcount != 1 or result is None:
         return closed.rowcount == 1
     await outbox.enqueue(connection, [command.partner_id], MODULE, command.country_code,
-                         command.party_id, command.command_id, outbox.POST)
+                         command.party_id, command.command_id, outbox.POST,
+                         recipient=command.requester)
     return True
 
 
@@ -289,10 +298,11 @@ async def profile_setters(connection: AsyncConnection, session_id: str) -> list[
 
 async def put_active_profile(
     connection: AsyncConnection, country_code: str, party_id: str, session_id: str,
-    document: bytes, partner_ids: list[int],
+    document: bytes, partner_ids: list[int], recipient: tuple[str, str] | None = None,
 ) -> None:
     """Keep the session's active profile and queue its PUT to these partners (converging:
-    an undelivered older profile is replaced by the newer one)."""
+    an undelivered older profile is replaced by the newer one), for `recipient` (the
+    session's token owner)."""
     stamp = now()
     key = [_c.c.country_code == country_code, _c.c.party_id == party_id,
            _c.c.object_id == session_id, _c.c.type == ACTIVE_PROFILE]
@@ -307,7 +317,7 @@ async def put_active_profile(
             response_url="", deadline=stamp, delivery_count=0, document=document,
             created_at=stamp, last_updated=stamp))
     await outbox.enqueue(connection, partner_ids, ACTIVE_PROFILES, country_code, party_id,
-                         session_id, outbox.PUT)
+                         session_id, outbox.PUT, recipient=recipient)
 
 
 async def take_due(
@@ -331,8 +341,15 @@ async def take_due(
             await count_delivery(connection, row.command_id)
             partner = await get_partner(connection, row.partner_id)
             counted = dataclasses.replace(row, delivery_count=row.delivery_count + 1)
-            found.append((counted, partner.emsp_role() if partner is not None else None))
+            found.append((counted, requester_of(counted, partner)))
     return found, expired
+
+
+def requester_of(command: CommandRow, partner: Partner | None) -> PartnerRole | None:
+    """The party that asked the command: the stored one, else the partner's own party."""
+    if command.requester is not None:
+        return PartnerRole("EMSP", command.requester[0], command.requester[1], {})
+    return partner.broadcast_party() if partner is not None else None
 
 
 async def stream_due(

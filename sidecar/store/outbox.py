@@ -62,6 +62,13 @@ RESULT_RETRY_CAP = 4.0
 
 _o = tables.outbox
 _p = tables.partners
+_k = tables.hub_clients
+
+# A hub's party in one of these ConnectionStatuses cannot take anything now (PLANNED: not
+# connected yet): pushes addressed to it wait, unclaimed and not failing, until the hub
+# reports it CONNECTED; they then converge like any others. Pushes to the hub itself
+# (broadcasts) and to its other parties go on.
+WAITING_STATUSES = ("OFFLINE", "SUSPENDED", "PLANNED")
 
 
 class Wakeup:
@@ -97,6 +104,8 @@ class Entry:
     priority: int = OBJECT_PRIORITY
     # The partner refused this object before (its row carries the refusal).
     refused: bool = False
+    # The party the push is for (OCPI-to), None for a broadcast.
+    recipient: tuple[str, str] | None = None
 
 
 def refuses_object(http_status: int | None, ocpi_status: int | None) -> bool:
@@ -176,12 +185,15 @@ def _merge(statement: Any) -> Any:
             # A refused object is retried at once when it changes: the change may be the fix.
             "next_attempt_at": case((_o.c.refused_at.is_not(None), new.next_attempt_at),
                                     else_=_o.c.next_attempt_at),
+            "to_country_code": new.to_country_code,
+            "to_party_id": new.to_party_id,
         },
     )
 
 
 _COLUMNS = ["partner_id", "module", "country_code", "party_id", "object_id", "action",
-            "targets", "generation", "attempts", "next_attempt_at", "created_at", "priority"]
+            "targets", "generation", "attempts", "next_attempt_at", "created_at", "priority",
+            "to_country_code", "to_party_id"]
 
 
 @cache
@@ -198,6 +210,7 @@ def _enqueue_registered_statement(dialect: str) -> Any:
         bindparam("q_object_id"), bindparam("q_action"), bindparam("q_targets"), literal(1),
         literal(0), bindparam("q_stamp", type_=_o.c.next_attempt_at.type),
         bindparam("q_created", type_=_o.c.created_at.type), bindparam("q_priority"),
+        literal(None, _o.c.to_country_code.type), literal(None, _o.c.to_party_id.type),
     ).where(_p.c.status == "REGISTERED")
     return _merge(upsert_for(dialect, _o).from_select(_COLUMNS, values))
 
@@ -231,15 +244,21 @@ async def enqueue(
     object_id: str,
     action: str,
     targets: Sequence[str] = (),
+    *,
+    recipient: tuple[str, str] | None = None,
 ) -> None:
-    """Record, in the caller's transaction, that these partners must see this change."""
+    """Record, in the caller's transaction, that these partners must see this change;
+    `recipient` is the party it is for (a token's owner, the party that asked), None for
+    what goes to the partner as a whole."""
     stamp = now()
     priority = PRIORITIES.get(module, OBJECT_PRIORITY)
+    to = (recipient[0].upper(), recipient[1].upper()) if recipient is not None else (None, None)
     rows = [
         {"partner_id": pid, "module": module, "country_code": country_code.upper(),
          "party_id": party_id.upper(), "object_id": object_id, "action": action,
          "targets": ";".join(targets), "generation": 1, "attempts": 0,
-         "next_attempt_at": stamp, "created_at": stamp, "priority": priority}
+         "next_attempt_at": stamp, "created_at": stamp, "priority": priority,
+         "to_country_code": to[0], "to_party_id": to[1]}
         for pid in partner_ids
     ]
     if not rows:
@@ -275,7 +294,8 @@ def _in_flight(row: Any) -> tuple[str, str]:
 def _entry(row: Any, action: str, targets: str) -> Entry:
     return Entry(row.id, row.partner_id, row.module, row.country_code, row.party_id,
                  row.object_id, action, tuple(dict.fromkeys(t for t in targets.split(";") if t)),
-                 row.generation, row.attempts, row.priority, row.refused_at is not None)
+                 row.generation, row.attempts, row.priority, row.refused_at is not None,
+                 (row.to_country_code, row.to_party_id) if row.to_country_code else None)
 
 
 async def claim(
@@ -315,6 +335,14 @@ async def claim(
     return chosen
 
 
+def _reachable() -> Any:
+    """Rows whose recipient party the hub does not report as unable to take them now."""
+    return ~(select(_k.c.partner_id).where(
+        _k.c.partner_id == _o.c.partner_id, _k.c.country_code == _o.c.to_country_code,
+        _k.c.party_id == _o.c.to_party_id, _k.c.status.in_(WAITING_STATUSES),
+    ).exists())
+
+
 @cache
 def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> Any:
     """Due entries of the given partners, each with its object's document; built once."""
@@ -336,6 +364,7 @@ def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> 
             or_(_o.c.claimed_until.is_(None), _o.c.claimed_until < stamp),
             _o.c.partner_id.not_in(
                 select(_p.c.id).where(_p.c.push_backoff_until > stamp).scalar_subquery()),
+            _reachable(),
         )
         .order_by(_o.c.priority, _o.c.id)
         .limit(bindparam("c_limit"))
@@ -564,7 +593,7 @@ async def next_due(connection: AsyncConnection, partner_ids: Sequence[int]) -> d
         else_=_o.c.next_attempt_at,
     )
     value = await connection.scalar(
-        select(func.min(ready_at)).where(_o.c.partner_id.in_(list(partner_ids))))
+        select(func.min(ready_at)).where(_o.c.partner_id.in_(list(partner_ids)), _reachable()))
     return value if isinstance(value, datetime) else None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.ocpi.types import now
 from sidecar.store import tables
 from sidecar.store.dialect import upsert
+from sidecar.store.documents import id_is
 from sidecar.store.engine import touch
 
 _t = tables.parties
@@ -54,3 +55,19 @@ async def upsert_party(
         )
     )
     touch(connection, _t.name)
+
+
+async def sending_party(
+    connection: AsyncConnection, location_id: str | None = None
+) -> tuple[str, str] | None:
+    """Our party a request we send speaks for (OCPI-from): the one operating the location
+    when one is named and known, else our first party; None when we have none."""
+    if location_id:
+        found = (await connection.execute(
+            select(tables.locations.c.country_code, tables.locations.c.party_id)
+            .where(id_is(tables.locations, location_id)).limit(1))).first()
+        if found is not None:
+            return found.country_code, found.party_id
+    first = (await connection.execute(
+        select(_t.c.country_code, _t.c.party_id).order_by(_t.c.id).limit(1))).first()
+    return (first.country_code, first.party_id) if first is not None else None

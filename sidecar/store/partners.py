@@ -75,14 +75,28 @@ class Partner:
 
         Roles are stored only together with their claim (`hold_parties`), so for a
         registered partner this is the parties it holds, as of when it was loaded; what
-        decides ownership in a transaction is `holder_of`."""
+        decides ownership in a transaction is `holder_of`. A hub's parties behind it are
+        not roles: see `Caller.reaches`."""
         return any(r.is_party(country_code, party_id) for r in self.roles)
 
-    def emsp_role(self) -> PartnerRole | None:
-        """The party to address when nothing names one: its first EMSP role (else its
-        first role), as for broadcasts to the platform."""
-        return next((r for r in self.roles if r.role == "EMSP"),
-                    self.roles[0] if self.roles else None)
+    @property
+    def is_hub(self) -> bool:
+        """Whether the platform declared the HUB role (it forwards for parties behind it)."""
+        return any(r.role == "HUB" for r in self.roles)
+
+    def may_own_tokens(self) -> bool:
+        """Whether tokens can be this platform's: it is an eMSP, or a hub fronting eMSPs."""
+        return any(r.role in ("EMSP", "HUB") for r in self.roles)
+
+    def broadcast_party(self) -> PartnerRole | None:
+        """The party to address when the push is for the platform as a whole (locations,
+        tariffs) or for nobody in particular: a hub's HUB role (transport_and_format:
+        broadcasts to a hub carry the hub's party in OCPI-to), else its first EMSP role,
+        else its first role. Never used for what belongs to one party (sessions, CDRs,
+        results): those carry their own recipient."""
+        return next((r for r in self.roles if r.role == "HUB"),
+                    next((r for r in self.roles if r.role == "EMSP"),
+                         self.roles[0] if self.roles else None))
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,15 @@ class Caller:
     pending_token: bool = False
     # For a token A: whether its partner is to get our token Base64-encoded.
     registration_token_base64: bool = True
+    # For a hub: the parties behind it that it holds (upper case), as of the look-up.
+    behind: frozenset[tuple[str, str]] = frozenset()
+
+    def reaches(self, country_code: str, party_id: str) -> bool:
+        """Whether requests of this caller may speak for the party (OCPI-from): one of its
+        roles, or a party a hub holds behind itself."""
+        return self.partner is not None and (
+            self.partner.has_party(country_code, party_id)
+            or (country_code.upper(), party_id.upper()) in self.behind)
 
 
 def _partner(row: Row[Any]) -> Partner:
@@ -137,7 +160,11 @@ async def find_caller(connection: AsyncConnection, digest: bytes) -> Caller | No
         )
     ).first()
     if partner_row is not None:
-        return Caller(partner=_partner(partner_row), pending_token=bool(partner_row.via_pending))
+        behind = frozenset((r.country_code, r.party_id) for r in await connection.execute(
+            select(_h.c.country_code, _h.c.party_id).where(
+                _h.c.partner_id == partner_row.id, _h.c.via_hub.is_(True))))
+        return Caller(partner=_partner(partner_row), pending_token=bool(partner_row.via_pending),
+                      behind=behind)
     registration = (
         await connection.execute(
             select(tables.registration_tokens.c.id,
@@ -224,10 +251,15 @@ _h = tables.party_holders
 
 
 async def holder_of(connection: AsyncConnection, country_code: str, party_id: str) -> int | None:
-    """The registered partner that holds this party (CiStrings: any case), or None.
+    """The registered partner that reaches this party (CiStrings: any case), or None.
+
+    A party is reached through the partner holding it as one of its own credentials roles,
+    or through the hub that lists it behind itself (HubClientInfo, `report_clients`): both
+    are claims in party_holders, so that one partner at most reaches a party.
 
     The one answer to "whose is party X": a token under the party, a command naming one of
-    its tokens, a session or CDR of one of its tokens belong to this partner.
+    its tokens, a session or CDR of one of its tokens belong to this partner (and go to it,
+    addressed to the party).
     """
     return (await connection.execute(select(_h.c.partner_id).where(
         _h.c.country_code == country_code.upper(), _h.c.party_id == party_id.upper()))).scalar()
@@ -263,20 +295,29 @@ async def hold_parties(
         if holder != partner_id:
             assert holder is not None
             raise PartyHeld(country_code, party_id, holder, index)
-    await release_parties(connection, partner_id, keep=set(wanted))
+        # A party the hub listed before it declared it as a role is now a role: a later
+        # HubClientInfo that leaves it out must not release it.
+        await connection.execute(update(_h).where(
+            _h.c.country_code == country_code, _h.c.party_id == party_id,
+            _h.c.via_hub.is_(True)).values(via_hub=False))
+    await release_parties(connection, partner_id, keep=set(wanted), via_hub=False)
 
 
 async def release_parties(
-    connection: AsyncConnection, partner_id: int, *, keep: Collection[tuple[str, str]] = ()
+    connection: AsyncConnection, partner_id: int, *, keep: Collection[tuple[str, str]] = (),
+    via_hub: bool | None = None,
 ) -> None:
-    """The partner stops holding its parties (but `keep`): another partner may take them.
+    """The partner stops holding its parties (but `keep`; only those of its roles, or
+    only those behind it as a hub, when `via_hub` says so): another partner may take them.
 
     Its cached tokens under them go too: a token belongs to its party's holder, and the
     next holder must not inherit the tokens of the last.
     """
     t = tables.tokens
-    held = [(row.country_code, row.party_id) for row in await connection.execute(
-        select(_h.c.country_code, _h.c.party_id).where(_h.c.partner_id == partner_id))]
+    query = select(_h.c.country_code, _h.c.party_id).where(_h.c.partner_id == partner_id)
+    if via_hub is not None:
+        query = query.where(_h.c.via_hub.is_(via_hub))
+    held = [(row.country_code, row.party_id) for row in await connection.execute(query)]
     for country_code, party_id in held:
         if (country_code, party_id) in keep:
             continue

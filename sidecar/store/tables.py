@@ -102,8 +102,29 @@ party_holders = Table(
     Column("country_code", String(2), primary_key=True),
     Column("party_id", String(3), primary_key=True),
     Column("partner_id", Integer, ForeignKey("partners.id"), nullable=False),
+    # True when the partner is a hub that lists the party behind itself (HubClientInfo),
+    # False for a party of the partner's own credentials roles. The roles' claims never
+    # release a hub's parties, nor a HubClientInfo refresh the roles'.
+    Column("via_hub", Boolean, nullable=False, default=False),
 )
 Index("ix_party_holders_partner", party_holders.c.partner_id)
+
+# What a hub reports of each party it connects (mod_hub_client_info ClientInfo), country
+# code and party id upper case. Kept for every party it lists (also those held by another
+# partner, or ours), so that the admin view shows the hub's report as it is; the claim of a
+# party is in party_holders. Pushes addressed to a party whose status here is not CONNECTED
+# wait (outbox claim).
+hub_clients = Table(
+    "hub_clients",
+    metadata,
+    Column("partner_id", Integer, ForeignKey("partners.id"), primary_key=True),
+    Column("country_code", String(2), primary_key=True),
+    Column("party_id", String(3), primary_key=True),
+    Column("role", String(8), nullable=False),
+    # ConnectionStatus: CONNECTED, OFFLINE, PLANNED, SUSPENDED.
+    Column("status", String(16), nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+)
 
 
 def _document_table(name: str, object_id_length: int, *, ci_ids: bool = False) -> Table:
@@ -202,6 +223,11 @@ outbox = Table(
     Column("last_http_status", Integer, nullable=True),
     Column("last_ocpi_status", Integer, nullable=True),
     Column("last_error", String(1000), nullable=True),
+    # The party the push is for (OCPI-to): the owner of a session's or CDR's token, the
+    # party that asked a command; NULL for broadcasts (locations, tariffs), which go to the
+    # partner's own party (a hub's HUB role).
+    Column("to_country_code", String(2), nullable=True),
+    Column("to_party_id", String(3), nullable=True),
     UniqueConstraint("partner_id", "module", "country_code", "party_id", "object_id",
                      name="uq_outbox_object"),
 )
@@ -304,6 +330,10 @@ commands = Table(
     Column("document", LargeBinary, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_updated", DateTime(timezone=True), nullable=False),
+    # The party that asked (the request's OCPI-from, else its token's party): its result
+    # goes back with this party in OCPI-to. NULL: the partner's own party.
+    Column("requester_country_code", String(2), nullable=True),
+    Column("requester_party_id", String(3), nullable=True),
     UniqueConstraint("country_code", "party_id", "object_id", name="uq_commands_object"),
 )
 Index("ix_commands_open", commands.c.status, commands.c.deadline)

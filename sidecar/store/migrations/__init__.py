@@ -121,6 +121,14 @@ def _party_holders(connection: Connection) -> None:
         h.c.partner_id == t.c.partner_id)))
 
 
+def _hub_parties(connection: Connection) -> None:
+    """HubClientInfo reports, hub-held parties, the recipient party of pushes and results."""
+    _create("hub_clients")(connection)
+    _add_columns("party_holders", "via_hub")(connection)
+    _add_columns("outbox", "to_country_code", "to_party_id")(connection)
+    _add_columns("commands", "requester_country_code", "requester_party_id")(connection)
+
+
 _DOCUMENTS = ("locations", "tariffs", "sessions", "cdrs")
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -148,6 +156,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "token A carries the Base64 choice for its partner",
               _add_columns("registration_tokens", "token_base64")),
     Migration(6, "each party is held by one partner", _party_holders),
+    Migration(7, "parties behind hubs, and the party each push is for", _hub_parties),
 )
 
 
