@@ -127,8 +127,8 @@ async def test_27_52_61_62_what_we_list_has_the_required_fields_and_fits_their_l
     tariffs = await listed(emsp, cpo, "tariffs")
     for tariff in tariffs:
         has_required("Tariff", tariff)
-    for document in (locations, session, cdr, tariffs):
-        check_lengths(document)
+    for whole in (locations, session, cdr, tariffs):
+        check_lengths(whole)
     pushed = [r.body for r in emsp.received if r.method == "PUT" and "/locations/" in r.path]
     for location in pushed:
         check_location(location)
