@@ -319,3 +319,24 @@ async def test_92_95_98_tariffs_are_whole_and_cover_every_connector(
         for evse in location["evses"]:
             for connector in evse["connectors"]:
                 assert set(connector.get("tariff_ids", [])) <= set(tariffs)
+
+
+async def test_91_a_tariff_boundary_inside_the_session_starts_a_new_period(
+    cpo: Cpo, core: Core, emsp: FakeEmsp
+) -> None:
+    await register(cpo, emsp)
+    request = tariff_request()
+    components = request.tariff.elements[0].price_components
+    # From 12:03 Amsterdam time (11:03 UTC, three minutes into the session) the first
+    # element applies; before it, the second.
+    evening = tar.TariffElement(price_components=components,
+                                restrictions=tar.TariffRestrictions(start_time="12:03",
+                                                                    end_time="23:00"))
+    del request.tariff.elements[:]
+    request.tariff.elements.extend([evening, tar.TariffElement(price_components=components)])
+    await core.tariffs.UpsertTariff(request)
+    await core.locations.UpsertLocation(location_request())
+    await core.run(ten_minutes())
+    await eventually(lambda: sent_cdrs(emsp))
+    starts = [p["start_date_time"] for p in sent_cdrs(emsp)[0].body["charging_periods"]]
+    assert starts[0] == "2026-03-02T11:00:00Z" and "2026-03-02T11:03:00Z" in starts
