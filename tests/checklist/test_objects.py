@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ import pytest
 from ocpi_sidecar.v1 import locations_pb2 as loc
 from ocpi_sidecar.v1 import tariffs_pb2 as tar
 from ocpi_sidecar.v1 import transactions_pb2 as pb
+from sqlalchemy import select
 
+from sidecar.store import tables
 from tests.checklist.support import emsp_registers, strings
 from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
@@ -340,3 +343,22 @@ async def test_91_a_tariff_boundary_inside_the_session_starts_a_new_period(
     await eventually(lambda: sent_cdrs(emsp))
     starts = [p["start_date_time"] for p in sent_cdrs(emsp)[0].body["charging_periods"]]
     assert starts[0] == "2026-03-02T11:00:00Z" and "2026-03-02T11:03:00Z" in starts
+
+
+async def test_81_the_cdr_url_the_emsp_answers_with_is_kept(
+    cpo: Cpo, core: Core, emsp: FakeEmsp
+) -> None:
+    cdr = await a_finished_session(cpo, core, emsp)
+    where = f"{emsp.url}/ocpi/2.2.1/cdrs/{cdr['id']}"
+
+    async def kept() -> list[str | None]:
+        async with cpo.database.read() as connection:
+            return list(await connection.scalars(select(
+                tables.push_attempts.c.response_location).where(
+                tables.push_attempts.c.module == "cdrs")))
+    await eventually(lambda: _contains(kept(), where))
+    assert emsp.objects[f"cdrs/{cdr['id']}"] == cdr  # what lives at that URL
+
+
+async def _contains(locations: Awaitable[list[str | None]], where: str) -> bool:
+    return where in await locations
