@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
+from sidecar.domain import locations as domain_locations
 from sidecar.ocpi.locations import Location
-from sidecar.store import locations
 from sidecar.store.seed import demo_location
 from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
@@ -35,7 +35,7 @@ async def add_locations(cpo: Cpo, count: int) -> list[str]:
         for location_id in ids:
             location: Location = msgspec.structs.replace(
                 demo_location(), country_code="NL", party_id="CPA", id=location_id)
-            await locations.upsert_location(connection, location)
+            await domain_locations.put_location(connection, location)
     return ids
 
 

@@ -26,7 +26,7 @@ __all__ = ["core"]  # the fixture
 EXPECTED_ENDPOINTS = {("credentials", "SENDER"), ("credentials", "RECEIVER"),
                       ("locations", "SENDER"), ("sessions", "SENDER"), ("cdrs", "SENDER"),
                       ("tariffs", "SENDER"), ("tokens", "RECEIVER"), ("commands", "RECEIVER"),
-                      ("chargingprofiles", "RECEIVER")}
+                      ("chargingprofiles", "RECEIVER"), ("hubclientinfo", "RECEIVER")}
 
 
 async def test_29_versions_list_2_2_1_to_token_a_and_to_the_current_token(
