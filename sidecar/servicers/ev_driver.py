@@ -14,7 +14,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ocpi_sidecar.v1 import common_pb2, ev_driver_pb2_grpc
 from ocpi_sidecar.v1 import ev_driver_pb2 as pb
 
-from sidecar.errors import InvalidField, NotFound
+from sidecar.domain import commands
+from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.commands import (
     COMMAND_TYPES,
@@ -262,10 +263,8 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
     async def AcknowledgeCommand(
         self, request: pb.AcknowledgeCommandRequest, context: Context
     ) -> pb.AcknowledgeCommandResponse:
-        command_id = mapping.require(request.command_id, "command_id")
-        async with self._database.write() as connection:
-            if not await command_store.acknowledge(connection, command_id):
-                raise NotFound("command_id", f"no command {command_id!r}")
+        await commands.acknowledge(self._database,
+                                   mapping.require(request.command_id, "command_id"))
         return pb.AcknowledgeCommandResponse()
 
     async def ReportCommandResult(
@@ -279,14 +278,8 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
         messages = [DisplayText(language=m.language or "en", text=m.text)
                     for m in request.messages if m.text]
         outcome = CommandResult(result=CommandResultType(result), message=messages or None)
-        async with self._database.write() as connection:
-            command = await command_store.get_command(connection, command_id)
-            if command is None:
-                raise NotFound("command_id", f"no command {command_id!r}")
-            closed = await command_store.close_command(connection, command, outcome)
-        if closed:
-            self._wakeup.notify()
-        late = not closed and command_store.repeated_report(command, outcome)
+        late = await commands.report_result(self._database, self._wakeup, command_id,
+                                            "command_id", lambda _row: outcome)
         return pb.ReportCommandResultResponse(after_deadline=late)
 
 

@@ -12,7 +12,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ocpi_sidecar.v1 import smart_charging_pb2 as pb
 from ocpi_sidecar.v1 import smart_charging_pb2_grpc
 
-from sidecar.errors import InvalidField, NotFound
+from sidecar.domain import commands
+from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.charging_profiles import (
     ActiveChargingProfile,
@@ -23,7 +24,6 @@ from sidecar.ocpi.charging_profiles import (
     ClearProfileResult,
 )
 from sidecar.ocpi.enums import ChargingProfileResultType, ChargingRateUnit
-from sidecar.ocpi.sessions import Session
 from sidecar.ocpi.types import utc
 from sidecar.servicers import mapping
 from sidecar.servicers.enum_mapping import TABLES
@@ -31,7 +31,6 @@ from sidecar.store import commands as command_store
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
 from sidecar.store.partners import PartnerRole
-from sidecar.store.sessions import load_session
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -165,15 +164,10 @@ class SmartChargingServicer(smart_charging_pb2_grpc.SmartChargingServiceServicer
         if result is None:
             raise InvalidField("result", "CHARGING_PROFILE_RESULT_TYPE_UNSPECIFIED is not "
                                "allowed" if request.result == 0 else "unknown value")
-        async with self._database.write() as connection:
-            row = await command_store.get_command(connection, request_id)
-            if row is None or row.type not in command_store.PROFILE_TYPES:
-                raise NotFound("request_id", f"no charging profile request {request_id!r}")
-            outcome = _result(row.type, ChargingProfileResultType(result), request)
-            closed = await command_store.close_command(connection, row, outcome)
-        if closed:
-            self._wakeup.notify()
-        late = not closed and command_store.repeated_report(row, outcome)
+        late = await commands.report_result(
+            self._database, self._wakeup, request_id, "request_id",
+            lambda row: _result(row.type, ChargingProfileResultType(result), request),
+            types=command_store.PROFILE_TYPES, kind="charging profile request")
         return pb.ReportChargingProfileResultResponse(after_deadline=late)
 
     async def ReportActiveChargingProfile(
@@ -183,18 +177,6 @@ class SmartChargingServicer(smart_charging_pb2_grpc.SmartChargingServiceServicer
         if not request.HasField("active_charging_profile"):
             raise InvalidField("active_charging_profile", "required")
         profile = active_profile(request.active_charging_profile, "active_charging_profile")
-        async with self._database.write() as connection:
-            session = await load_session(connection, session_id, lock=False)
-            if session is None:
-                raise NotFound("session_id", f"no session {session_id!r}")
-            owner = codec.decode(session.document, Session)
-            setters = await command_store.profile_setters(connection, session_id)
-            if setters:  # only those who set a profile on the session hear of changes
-                await command_store.put_active_profile(
-                    connection, owner.country_code, owner.party_id, session_id,
-                    codec.encode(profile), setters,
-                    (owner.cdr_token.country_code, owner.cdr_token.party_id))
-        if setters:
-            self._wakeup.notify()
+        await commands.report_active_profile(self._database, self._wakeup, session_id, profile)
         return pb.ReportActiveChargingProfileResponse()
 
