@@ -81,7 +81,7 @@ def admin_error_response(error: AdminError) -> Response:
                     headers={**headers, **error.headers}, media_type="application/json")
 
 
-def _check_key(request: Request) -> None:
+def check_key(request: Request) -> None:
     services = services_of(request)
     key = services.settings.admin_key
     header = request.headers.get("authorization", "")
@@ -160,20 +160,19 @@ def _partner_failure(error: Exception) -> AdminError:
 
 async def create_token_a(request: Request) -> Response:
     """POST /admin/credentials-token-a: a new registration token and our versions URL."""
-    _check_key(request)
+    check_key(request)
     wanted = await _body(request, TokenARequest) if await request.body() else TokenARequest()
     services = services_of(request)
     async with services.database.write() as connection:
         token = await store.create_registration_token(connection,
                                                       token_base64=wanted.token_base64)
-    services.auth.forget()
     return admin_json({"token": token, "versions_url": services.settings.versions_url,
                        "token_base64": wanted.token_base64}, 201)
 
 
 async def list_all_partners(request: Request) -> Response:
     """GET /admin/partners."""
-    _check_key(request)
+    check_key(request)
     async with services_of(request).database.read() as connection:
         found = await store.list_partners(connection)
     return admin_json([partner_view(p) for p in found])
@@ -181,7 +180,7 @@ async def list_all_partners(request: Request) -> Response:
 
 async def show_partner(request: Request) -> Response:
     """GET /admin/partners/{id}."""
-    _check_key(request)
+    check_key(request)
     partner = await _partner(request)
     view = partner_view(partner)
     if partner.is_hub:
@@ -196,7 +195,7 @@ async def show_partner(request: Request) -> Response:
 
 async def change_partner(request: Request) -> Response:
     """PATCH /admin/partners/{id}: change how we call a partner (`token_base64`)."""
-    _check_key(request)
+    check_key(request)
     partner = await _partner(request)
     wanted = await _body(request, PartnerChange)
     services = services_of(request)
@@ -205,13 +204,12 @@ async def change_partner(request: Request) -> Response:
             await store.update_partner(connection, partner.id,
                                        outbound_token_base64=wanted.token_base64)
             partner = await store.get_partner(connection, partner.id) or partner
-        services.auth.forget()
     return admin_json(partner_view(partner))
 
 
 async def register_partner(request: Request) -> Response:
     """POST /admin/partners: register with an eMSP using its token A."""
-    _check_key(request)
+    check_key(request)
     wanted = await _body(request, RegisterRequest)
     try:
         check_partner_url(wanted.versions_url)
@@ -228,7 +226,7 @@ async def register_partner(request: Request) -> Response:
 
 async def rotate_partner(request: Request) -> Response:
     """POST /admin/partners/{id}/rotate: update credentials (new tokens both ways)."""
-    _check_key(request)
+    check_key(request)
     partner = await _partner(request)
     try:
         updated = await services_of(request).registry.rotate(partner)
@@ -239,7 +237,7 @@ async def rotate_partner(request: Request) -> Response:
 
 async def unregister_partner(request: Request) -> Response:
     """DELETE /admin/partners/{id}: unregister (the partner is told when it can be reached)."""
-    _check_key(request)
+    check_key(request)
     partner = await _partner(request)
     try:
         problem = await services_of(request).registry.unregister(partner)
@@ -250,7 +248,7 @@ async def unregister_partner(request: Request) -> Response:
 
 async def list_our_parties(request: Request) -> Response:
     """GET /admin/parties: the CPO parties we operate."""
-    _check_key(request)
+    check_key(request)
     async with services_of(request).database.read() as connection:
         parties = await list_parties(connection)
     return admin_json([p.__dict__ for p in parties])
@@ -258,7 +256,7 @@ async def list_our_parties(request: Request) -> Response:
 
 async def put_party(request: Request) -> Response:
     """PUT /admin/parties/{country_code}/{party_id}: add a CPO party or change its details."""
-    _check_key(request)
+    check_key(request)
     try:
         country_code = codec.convert(request.path_params["country_code"], CiString2)
         party_id = codec.convert(request.path_params["party_id"], CiString3)
@@ -303,7 +301,7 @@ async def _owner(request: Request, table: Any, object_id: str) -> tuple[str, str
 
 
 async def _publish(request: Request, publish: bool) -> Response:
-    _check_key(request)
+    check_key(request)
     location_id = request.path_params["location_id"]
     country_code, party_id = await _owner(request, tables.locations, location_id)
     services = services_of(request)
@@ -327,7 +325,7 @@ async def unpublish_location(request: Request) -> Response:
 
 async def push_now(request: Request) -> Response:
     """POST /admin/push: queue a PUT of the object(s) for the partner(s) and deliver at once."""
-    _check_key(request)
+    check_key(request)
     wanted = await _body(request, PushRequest)
     table = tables.locations if wanted.module == "locations" else tables.tariffs
     services = services_of(request)
@@ -360,7 +358,7 @@ async def push_now(request: Request) -> Response:
 
 async def push_status(request: Request) -> Response:
     """GET /admin/partners/{id}/push-status: pending, failing since, last error, last success."""
-    _check_key(request)
+    check_key(request)
     partner = await _partner(request)
     async with services_of(request).database.read() as connection:
         status = await outbox.push_status(connection, partner.id)

@@ -21,6 +21,7 @@ from gateway import (
     credentials,
     hubclientinfo,
     locations,
+    readiness,
     sessions,
     tariffs,
     tokens,
@@ -31,12 +32,13 @@ from gateway.cache import ReadCache
 from gateway.client import OCPIClient
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
 from gateway.limiter import FailureLimiter
+from gateway.readiness import Replica
 from gateway.registration import Registry
 from gateway.services import Services
 from gateway.transport import Authenticator, RequestIds, TrailingSlashes, error_response
 from sidecar.errors import InvalidField, MalformedJson
 from sidecar.settings import Settings
-from sidecar.store.engine import Database
+from sidecar.store.engine import Database, unavailable
 from sidecar.store.outbox import Wakeup
 
 log = logging.getLogger("ocpi_sidecar.gateway")
@@ -48,6 +50,9 @@ def routes() -> list[BaseRoute]:
     """Every HTTP route of the gateway."""
     ocpi = "/ocpi/cpo/2.2.1"
     return [
+        Route("/healthz", readiness.get_healthz, methods=["GET"]),
+        Route("/readyz", readiness.get_readyz, methods=["GET"]),
+        Route(f"{ADMIN}/metrics", readiness.get_metrics, methods=["GET"]),
         Route("/ocpi/versions", versions.get_versions, methods=["GET"]),
         Route(ocpi, versions.get_version_details, methods=["GET"]),
         Route(f"{ocpi}/credentials", credentials.get_credentials, methods=["GET"]),
@@ -105,6 +110,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{ADMIN}/parties/{{country_code}}/{{party_id}}", admin.put_party,
               methods=["PUT"]),
     ]
+
+
+_RETRY = {"Retry-After": "1"}
 
 
 async def _ocpi_error(_request: Request, error: Exception) -> Response:
@@ -172,6 +180,16 @@ class HeaderLimit:
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:
+    if unavailable(error):
+        # Nothing was done (or the write rolled back): the client may simply retry.
+        log.warning("%s %s: the database is unavailable (%s)", request.method,
+                    request.url.path, type(error).__name__)
+        message = "the database is unavailable; retry shortly"
+        if request.url.path.startswith(ADMIN):
+            return admin_error_response(AdminError(503, message, headers=_RETRY))
+        rendered = ServerError(message, http_status=503)
+        rendered.headers.update(_RETRY)
+        return error_response(rendered)
     log.error("unhandled error on %s %s (X-Request-ID %s): %s", request.method,
               request.url.path, request.state.request_id, type(error).__name__, exc_info=error)
     rendered = ServerError(f"internal error, X-Request-ID {request.state.request_id}",
@@ -187,6 +205,7 @@ def create_app(
     client: OCPIClient,
     wakeup: Wakeup | None = None,
     auth: Authenticator | None = None,
+    replica: Replica | None = None,
 ) -> Starlette:
     """The OCPI and admin HTTP app over the given database and outbound client."""
     auth = auth or Authenticator(database, limiter=FailureLimiter(
@@ -209,12 +228,12 @@ def create_app(
         database=database,
         client=client,
         auth=auth,
-        registry=Registry(settings, database, client, auth),
+        registry=Registry(settings, database, client),
         wakeup=wakeup or Wakeup(),
-        # One process owns an SQLite file: generations are exact. Replicas on PostgreSQL
-        # also let entries expire, after a second.
-        cache=ReadCache(database, size=settings.read_cache_size,
-                        ttl=None if database.is_sqlite else 1.0),
+        # Generations are exact while every change is heard (always on SQLite; on
+        # PostgreSQL while the listener is connected); else entries expire after a second.
+        cache=ReadCache(database, size=settings.read_cache_size, ttl=1.0),
+        replica=replica,
     )
     services = app.state.services
     services.registry.on_registered = lambda partner: hubclientinfo.refresh_quietly(

@@ -1,9 +1,9 @@
 """Answers read from the store, kept until a table they depend on changes.
 
-In the embedded deployment one process makes every change, so a table's generation (bumped
-after each commit that touched it) says exactly when an answer is stale. With several
-replicas on PostgreSQL other processes change the tables too: entries then also expire
-after `ttl` seconds.
+A table's generation (bumped after each commit that touched it, in this process or, heard
+through PostgreSQL's change notes, in another replica) says exactly when an answer is stale.
+While changes of other replicas cannot be heard (Database.coherent is false), entries also
+expire after `ttl` seconds.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class ReadCache:
         database: Database,
         *,
         size: int = 4096,
-        ttl: float | None = None,
+        ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.database = database
@@ -49,7 +49,8 @@ class ReadCache:
             value: T = found[1]
             return value
         value = await compute()
-        expires = now + self.ttl if self.ttl is not None else float("inf")
+        ttl = self.database.cache_ttl(self.ttl)
+        expires = now + ttl if ttl is not None else float("inf")
         self._entries[full_key] = (expires, value)
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)

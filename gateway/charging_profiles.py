@@ -25,7 +25,6 @@ from sidecar.ocpi.types import URL, now
 from sidecar.store import commands as store
 from sidecar.store.sessions import partner_session
 
-STREAM = "chargingprofiles"
 _R = ChargingProfileResponseType
 
 
@@ -90,8 +89,7 @@ async def _forward(
                                         module.party)
     if session is None:  # unknown, or another eMSP's: the same to the caller
         return _answer(module, _R.UNKNOWN_SESSION)
-    hub = store.hub_for(services.database, STREAM)
-    if not hub.connected():
+    if not await store.core_connected(services.database, store.PROFILES):
         return _answer(module, _R.REJECTED)
     deadline = now() + timedelta(seconds=response_timeout(services))
     async with services.database.write() as connection:
@@ -101,6 +99,5 @@ async def _forward(
             request=codec.encode(profile), response_url=profile.response_url,
             correlation_id=request.state.correlation_id, deadline=deadline,
             requester=module.sender))
-    hub.notify()
-    expire_at(services, hub, deadline)
+    expire_at(services, store.hub_for(services.database, store.PROFILES), deadline)
     return _answer(module, _R.ACCEPTED)

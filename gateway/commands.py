@@ -104,8 +104,7 @@ async def post_command(request: Request) -> Response:
         party = await _check(module, body)
     except Refused as refused:
         return _answer(module, refused.result, refused.message, refused.status_code)
-    hub = store.hub_for(services.database)
-    if not hub.connected():
+    if not await store.core_connected(services.database):
         return _answer(module, _R.REJECTED, "the charging station operator's system is "
                        "not connected; try again later")
     deadline = now() + timedelta(seconds=response_timeout(services))
@@ -117,17 +116,14 @@ async def post_command(request: Request) -> Response:
         requester=module.sender or _token_party(body))
     async with services.database.write() as connection:
         await store.insert_command(connection, command)
-    hub.notify()
-    expire_at(services, hub, deadline)
+    expire_at(services, store.hub_for(services.database), deadline)
     return _answer(module, _R.ACCEPTED)
 
 
 def expire_at(services: Services, hub: store.CommandHub, deadline: datetime) -> None:
     """At the deadline, close what the core has not answered (commands: TIMEOUT to the
     eMSP), even when no core stream is open to notice it."""
-    timer = asyncio.get_running_loop().create_task(_expire(services, deadline))
-    hub.timers.add(timer)
-    timer.add_done_callback(hub.timers.discard)
+    hub.keep(asyncio.get_running_loop().create_task(_expire(services, deadline)))
 
 
 async def _expire(services: Services, deadline: datetime) -> None:

@@ -16,7 +16,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.admin import AdminError, _check_key, admin_json, partner_id_of
+from gateway.admin import AdminError, admin_json, check_key, partner_id_of
 from gateway.client import OCPIClient
 from gateway.errors import InvalidParameters
 from gateway.modules import ModuleRequest, module_request, our_parties
@@ -96,7 +96,6 @@ async def report(
     async with services.database.write() as connection:
         reported = await hubs.report_clients(connection, hub.id, clients, ours,
                                              complete=complete)
-    services.auth.forget()
     if reported.status_changed:
         services.wakeup.notify()
     for country_code, party_id in reported.refused:
@@ -138,7 +137,7 @@ async def refresh(services: Services, hub: Partner) -> hubs.Reported:
 
 async def refresh_clients(request: Request) -> Response:
     """POST /admin/partners/{id}/hubclientinfo/refresh."""
-    _check_key(request)
+    check_key(request)
     services = services_of(request)
     partner_id = partner_id_of(request)
     async with services.database.read() as connection:

@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import ClassVar
@@ -28,10 +27,10 @@ from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole, ModuleID
 from sidecar.ocpi.types import now, utc
 from sidecar.store import commands as command_store
-from sidecar.store import outbox, tables
+from sidecar.store import outbox, replicas, tables
 from sidecar.store import partners as partner_store
 from sidecar.store import sessions as session_store
-from sidecar.store.engine import Database
+from sidecar.store.engine import Database, unavailable
 
 log = logging.getLogger("ocpi_sidecar.push")
 
@@ -96,6 +95,11 @@ class Lane:
                 self.worker.wake()  # running low: claim more before the queue runs dry
             _, _, entry = await self.queue.get()
             if self.failed or self.worker.stopping:
+                self.worker.recorder.release(entry)
+                continue
+            if not self.worker.heartbeat.claims_valid():
+                # The heartbeat could not renew the claim: another replica may have taken
+                # the entry, so sending it could overtake (or repeat) that delivery.
                 self.worker.recorder.release(entry)
                 continue
             self.delivering.add(entry)
@@ -179,26 +183,31 @@ class PushWorker:
         client: OCPIClient,
         *,
         in_flight: int = 8,
-        lease: timedelta = timedelta(seconds=10),
         poll: float = 1.0,
         session_patch_interval: float = 5.0,
         grace: float = 5.0,
+        heartbeat: replicas.Heartbeat | None = None,
     ) -> None:
         self.database = database
         self.client = client
         self.in_flight = in_flight
-        # Claims are renewed every third of the lease while this worker lives, so a lease
-        # of seconds is enough for deliveries of any length; a dead worker's claims are
+        # Claims are renewed by the replica's heartbeat while it lives, so a lease of
+        # seconds is enough for deliveries of any length; a dead replica's claims are
         # taken over by another when the lease ends.
-        self.lease = lease
+        self.lease = replicas.LEASE
         self.poll = poll
         self.session_patch_interval = session_patch_interval
         # On stop: how long deliveries under way may take to finish before they are given
         # back to the outbox unsent.
         self.grace = grace
-        self.id = str(uuid.uuid4())
+        # The replica's heartbeat (serve runs it); without one, the worker runs its own.
+        self._own_heartbeat = heartbeat is None
+        self.heartbeat = heartbeat or command_store.heartbeat(database, self.wake)
+        self.id = database.replica_id
         self.stopping = False
-        self._renewed = time.monotonic()
+        self._recovered = False
+        # Whether the last cycle failed because the database was unavailable (logged once).
+        self.database_down = False
         # When each (partner, session) last got a PATCH (monotonic seconds).
         self._patched: dict[tuple[int, str], float] = {}
         self.lanes: dict[int, Lane] = {}
@@ -220,25 +229,53 @@ class PushWorker:
         """Record, claim and deliver until `stop` is set; then finish or give back.
 
         On SQLite this is the database's one worker: claims found at start-up are
-        deliveries a previous process was making when it died, due again at once.
+        deliveries a previous process was making when it died, due again at once. While the
+        database is unavailable it waits and retries; nothing is lost meanwhile (outcomes
+        not recorded are kept, claims not renewed lapse and are taken again).
         """
-        if self.database.is_sqlite:
-            async with self.database.write() as connection:
-                interrupted = await outbox.recover(connection)
-            if interrupted:
-                log.info("%d pushes interrupted by the last stop are due again", interrupted)
+        beating = (asyncio.get_running_loop().create_task(self.heartbeat.run(stop))
+                   if self._own_heartbeat else None)
         try:
             while not stop.is_set():
                 try:
+                    if self.database.is_sqlite and not self._recovered:
+                        await self._recover()
                     progressed = await self._cycle(claim=True)
-                except Exception:
-                    log.exception("push cycle failed; retrying")
-                    progressed = False
+                    if not progressed:
+                        await self._prune_when_due()
+                        idle = await self._idle_seconds()
+                    else:
+                        idle = 0.0
+                    self._database_back()
+                except Exception as error:
+                    self._database_failed(error)
+                    progressed, idle = False, self.poll
                 if not progressed:
-                    await self._prune_when_due()
-                    await _wait_either(self._wake, stop, await self._idle_seconds())
+                    await _wait_either(self._wake, stop, idle)
         finally:
             await self._finish()
+            if beating is not None:
+                await beating
+
+    async def _recover(self) -> None:
+        async with self.database.write() as connection:
+            interrupted = await outbox.recover(connection)
+        self._recovered = True
+        if interrupted:
+            log.info("%d pushes interrupted by the last stop are due again", interrupted)
+
+    def _database_failed(self, error: Exception) -> None:
+        if not unavailable(error):
+            log.exception("push cycle failed; retrying")
+        elif not self.database_down:
+            log.warning("pushes wait: the database is unavailable (%s); retrying every %g s",
+                        type(error).__name__, self.poll)
+        self.database_down = unavailable(error)
+
+    def _database_back(self) -> None:
+        if self.database_down:
+            log.info("pushes go on: the database is back")
+        self.database_down = False
 
     async def _finish(self) -> None:
         """Stop claiming; let deliveries under way end within the grace period, record them,
@@ -299,8 +336,6 @@ class PushWorker:
                 await outbox.release(connection, released)
                 for entry, seconds in deferred:
                     await outbox.defer(connection, entry, now() + timedelta(seconds=seconds))
-                if self._renewal_due():
-                    await outbox.renew(connection, self.id, self.lease)
                 claimed = await outbox.claim(connection, capacity, self.lease, _DOCUMENTS,
                                              self.id)
         except Exception:
@@ -321,14 +356,6 @@ class PushWorker:
             self.documents[(entry.id, entry.generation)] = document
             self.lanes[entry.partner_id].take(entry)
         return bool(claimed or outcomes or released or deferred)
-
-    def _renewal_due(self) -> bool:
-        """Every third of the lease, while deliveries are under way: renew their claims."""
-        moment = time.monotonic()
-        if moment - self._renewed < self.lease.total_seconds() / 3:
-            return False
-        self._renewed = moment
-        return any(lane.busy or not lane.queue.empty() for lane in self.lanes.values())
 
     async def _prune_when_due(self) -> None:
         """Once an hour, when idle: forget delivery attempts older than a week."""

@@ -20,7 +20,6 @@ from gateway.errors import (
     Unauthorized,
     UnsupportedVersion,
 )
-from gateway.transport import Authenticator
 from gateway.urls import UnusableUrl, check_partner_url
 from sidecar.ocpi import codec
 from sidecar.ocpi.credentials import Credentials, CredentialsRole
@@ -157,12 +156,11 @@ class Registry:
     """Registration state changes; every one of them clears the authentication cache."""
 
     def __init__(
-        self, settings: Settings, database: Database, client: OCPIClient, auth: Authenticator
+        self, settings: Settings, database: Database, client: OCPIClient
     ) -> None:
         self.settings = settings
         self.database = database
         self.client = client
-        self.auth = auth
         # Runs (in the background) once a partner is registered, whichever side started:
         # a hub's HubClientInfo is pulled then (set by create_app).
         self.on_registered: Callable[[store.Partner], Coroutine[Any, Any, None]] | None = None
@@ -220,7 +218,6 @@ class Registry:
                 connection, caller.registration_id, partner_id
             ):
                 raise Unauthorized("this registration token was used meanwhile")
-        self.auth.forget()
         _log_missing_modules(partner_id, offered.url, found.endpoints)
         async with self.database.read() as connection:
             registered = await store.get_partner(connection, partner_id)
@@ -245,7 +242,6 @@ class Registry:
                 endpoints=found.endpoints, roles=roles, outbound_token=offered.token,
                 inbound_token_hash=token_hash(token_c), pending_token_hash=None,
             )
-        self.auth.forget()
         _log_missing_modules(partner.id, offered.url, found.endpoints)
         return await self.our_credentials(token_c)
 
@@ -265,7 +261,6 @@ class Registry:
                 connection, partner_id, status=store.UNREGISTERED, inbound_token_hash=None,
                 pending_token_hash=None, outbound_token=None,
             )
-        self.auth.forget()
 
     # --- we call the partner's credentials endpoint -------------------------------------
 
@@ -283,13 +278,11 @@ class Registry:
                 outbound_token=token_a, outbound_token_base64=token_base64,
                 inbound_token_hash=token_hash(token_b),
             )
-        self.auth.forget()
         try:
             answer = await self._send_credentials("POST", found, token_a, token_b, token_base64)
         except BaseException:
             async with self.database.write() as connection:
                 await store.delete_partner(connection, partner_id)
-            self.auth.forget()
             raise
         roles = _roles(answer)
         try:
@@ -305,10 +298,8 @@ class Registry:
             # it is told (with the token it just gave us) so that it does not call us in vain.
             async with self.database.write() as connection:
                 await store.delete_partner(connection, partner_id)
-            self.auth.forget()
             await self._tell_unregistered(found, answer.token, token_base64)
             raise
-        self.auth.forget()
         assert partner is not None
         _log_missing_modules(partner.id, versions_url, found.endpoints)
         self._registered(partner)
@@ -325,7 +316,6 @@ class Registry:
         async with self.database.write() as connection:
             await store.update_partner(connection, partner.id,
                                        pending_token_hash=token_hash(token_b))
-        self.auth.forget()
         try:
             answer = await self._send_credentials(
                 "PUT", found, partner.outbound_token, token_b, partner.outbound_token_base64
@@ -333,7 +323,6 @@ class Registry:
         except BaseException:
             async with self.database.write() as connection:
                 await store.update_partner(connection, partner.id, pending_token_hash=None)
-            self.auth.forget()
             raise
         roles = _roles(answer)
         tokens = {"outbound_token": answer.token, "inbound_token_hash": token_hash(token_b),
@@ -350,9 +339,7 @@ class Registry:
             # side could call the other), but nothing else it answered; it keeps its parties.
             async with self.database.write() as connection:
                 await store.update_partner(connection, partner.id, **tokens)
-            self.auth.forget()
             raise
-        self.auth.forget()
         assert updated is not None
         _log_missing_modules(updated.id, updated.versions_url, found.endpoints)
         return updated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -13,6 +14,9 @@ from gateway.transport import Authenticator
 from sidecar.settings import Settings
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
+
+if TYPE_CHECKING:
+    from gateway.readiness import Replica
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class Services:
     wakeup: Wakeup
     # Answers read from the store, dropped when their tables change.
     cache: ReadCache
+    # The parts of `serve` readiness reports on (None: the app alone, as in tests).
+    replica: Replica | None = None
 
 
 def services_of(request: Request) -> Services:

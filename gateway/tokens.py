@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.admin import AdminError, _check_key, admin_json, partner_id_of
+from gateway.admin import AdminError, admin_json, check_key, partner_id_of
 from gateway.client import OCPIClient, PartnerError
 from gateway.errors import InvalidParameters, UnknownToken
 from gateway.modules import ModuleRequest, module_request
@@ -159,7 +159,7 @@ class PullReport:
 
 async def refresh_tokens(request: Request) -> Response:
     """Pull the partner's Tokens list (from the last pull, or all of it) into the cache."""
-    _check_key(request)
+    check_key(request)
     services = services_of(request)
     body = await request.body()
     try:

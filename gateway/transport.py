@@ -20,7 +20,7 @@ from sidecar.ocpi import codec
 from sidecar.ocpi.envelope import Response as Envelope
 from sidecar.ocpi.types import now
 from sidecar.store.engine import Database
-from sidecar.store.partners import Caller, find_caller
+from sidecar.store.partners import CALLERS, Caller, find_caller
 from sidecar.store.secrets import token_hash
 
 JSON = "application/json"
@@ -139,15 +139,21 @@ def _candidates(header: str | None) -> list[str]:
 
 
 class Authenticator:
-    """Maps the Authorization header to a Caller, with a short cache off the database."""
+    """Maps the Authorization header to a Caller, with a cache off the database.
+
+    A cached caller is kept until a change to callers (registration, rotation, unregistration,
+    parties) commits, here or in another replica (sidecar.store.signals); while changes of
+    other replicas cannot be heard, for at most `ttl` seconds.
+    """
 
     def __init__(
         self,
         database: Database,
         *,
-        ttl: float = 5.0,
+        ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         limiter: FailureLimiter | None = None,
+        size: int = 10_000,
     ) -> None:
         self.database = database
         # Failed authentications, OCPI and admin alike (gateway/admin.py uses it too).
@@ -155,11 +161,9 @@ class Authenticator:
         self.limiter = limiter if limiter is not None else FailureLimiter()
         self.ttl = ttl
         self.clock = clock
-        self._cache: dict[bytes, tuple[float, Caller, str]] = {}
-
-    def forget(self) -> None:
-        """Drop cached callers; call after any change to tokens or partners."""
-        self._cache.clear()
+        self.size = size
+        # token hash -> (generation of callers, expiry, caller, token)
+        self._cache: dict[bytes, tuple[tuple[int, ...], float, Caller, str]] = {}
 
     async def authenticate(self, request: Request) -> tuple[Caller, str]:
         """The caller and the plain token it presented; Unauthorized (401) otherwise.
@@ -174,13 +178,18 @@ class Authenticator:
             raise TooManyFailures(wait)
         for token in _candidates(header):
             digest = token_hash(token)
+            generation = self.database.generation(CALLERS)
             cached = self._cache.get(digest)
-            if cached is not None and cached[0] > self.clock():
-                return cached[1], cached[2]
+            if cached is not None and cached[0] == generation and cached[1] > self.clock():
+                return cached[2], cached[3]
             async with self.database.read() as connection:
                 caller = await find_caller(connection, digest)
             if caller is not None:
-                self._cache[digest] = (self.clock() + self.ttl, caller, token)
+                ttl = self.database.cache_ttl(self.ttl)
+                if len(self._cache) >= self.size:
+                    self._cache.clear()
+                self._cache[digest] = (generation, self.clock() + ttl if ttl is not None
+                                       else float("inf"), caller, token)
                 return caller, token
         self.limiter.failed(source, header)
         raise Unauthorized()

@@ -24,12 +24,15 @@ from gateway.app import create_app, server_config
 from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
 from gateway.push import PushWorker
+from gateway.readiness import Replica
 from sidecar.files import private_file
 from sidecar.settings import Option, Secret, Settings, options
+from sidecar.store import commands as command_store
 from sidecar.store import migrations, schema, seed
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
 from sidecar.store.parties import list_parties
+from sidecar.store.signals import Listener
 
 log = logging.getLogger("ocpi_sidecar")
 ADMIN_KEY_FILE = Path("var/admin-key")
@@ -167,9 +170,12 @@ async def serve(
     try:
         async with outbound_http(policy=policy) as http:
             client = OCPIClient(http, policy)
-            app = create_app(settings, database, client, wakeup)
-            worker = PushWorker(database, client,
+            heartbeat = command_store.heartbeat(database, wakeup.notify)
+            listener = Listener(database)
+            worker = PushWorker(database, client, heartbeat=heartbeat,
                                 session_patch_interval=settings.session_patch_interval)
+            app = create_app(settings, database, client, wakeup,
+                             replica=Replica(heartbeat, listener, worker))
             wakeup.subscribe(worker.wake)
             grpc_server, grpc_port = await create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
@@ -181,7 +187,10 @@ async def serve(
                 "HTTP server": hypercorn_serve(
                     app, config, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
                 "push worker": worker.run(stop),
+                "heartbeat": heartbeat.run(stop),
             }
+            if not database.is_sqlite:
+                parts["change listener"] = listener.run(stop)
             if database.is_sqlite:
                 parts["WAL checkpoints"] = database.checkpoint_wal(stop)
             failed = await _supervise(parts, stop, grpc_server, ready=lambda: _ready(

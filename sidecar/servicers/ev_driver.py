@@ -248,17 +248,12 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
     async def WatchCommands(
         self, request: pb.WatchCommandsRequest, context: Context
     ) -> AsyncIterator[pb.WatchCommandsResponse]:
-        hub = command_store.hub_for(self._database)
-        stream = hub.watch(request.consumer_id or uuid.uuid4().hex)
-        try:
-            async for row, requester in command_store.stream_due(
-                    self._database, hub, stream, command_store.COMMAND_TYPES,
-                    self._wakeup.notify, poll=_POLL):
-                yield pb.WatchCommandsResponse(command=command_message(row, requester))
-            await context.abort(grpc.StatusCode.ABORTED,
-                                "consumer_id: a newer stream opened with this consumer id")
-        finally:
-            hub.unwatch(stream)
+        async for row, requester in command_store.watch(
+                self._database, command_store.MODULE, request.consumer_id or uuid.uuid4().hex,
+                command_store.COMMAND_TYPES, self._wakeup.notify, poll=_POLL):
+            yield pb.WatchCommandsResponse(command=command_message(row, requester))
+        await context.abort(grpc.StatusCode.ABORTED,
+                            "consumer_id: a newer stream opened with this consumer id")
 
     async def AcknowledgeCommand(
         self, request: pb.AcknowledgeCommandRequest, context: Context

@@ -143,18 +143,12 @@ class SmartChargingServicer(smart_charging_pb2_grpc.SmartChargingServiceServicer
     async def WatchChargingProfileRequests(
         self, request: pb.WatchChargingProfileRequestsRequest, context: Context
     ) -> AsyncIterator[pb.WatchChargingProfileRequestsResponse]:
-        hub = command_store.hub_for(self._database, "chargingprofiles")
-        stream = hub.watch(request.consumer_id or uuid.uuid4().hex)
-        try:
-            async for row, requester in command_store.stream_due(
-                    self._database, hub, stream, command_store.PROFILE_TYPES,
-                    self._wakeup.notify, poll=_POLL):
-                yield pb.WatchChargingProfileRequestsResponse(
-                    request=request_message(row, requester))
-            await context.abort(grpc.StatusCode.ABORTED,
-                                "consumer_id: a newer stream opened with this consumer id")
-        finally:
-            hub.unwatch(stream)
+        async for row, requester in command_store.watch(
+                self._database, command_store.PROFILES, request.consumer_id or uuid.uuid4().hex,
+                command_store.PROFILE_TYPES, self._wakeup.notify, poll=_POLL):
+            yield pb.WatchChargingProfileRequestsResponse(request=request_message(row, requester))
+        await context.abort(grpc.StatusCode.ABORTED,
+                            "consumer_id: a newer stream opened with this consumer id")
 
     async def ReportChargingProfileResult(
         self, request: pb.ReportChargingProfileResultRequest, context: Context

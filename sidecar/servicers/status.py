@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from grpc.aio import AbortError, ServicerContext
 
 from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed, SidecarError
+from sidecar.store.engine import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ def status_of(error: SidecarError) -> tuple[grpc.StatusCode, str]:
 
 
 async def _abort(error: Exception, context: ServicerContext[Any, Any], method: str) -> None:
+    if unavailable(error):
+        # The write was not committed (or its commit is unknown and the idempotency key
+        # makes the retry safe): never an acknowledgement, always worth retrying.
+        log.warning("%s: the database is unavailable (%s)", method, type(error).__name__)
+        await context.abort(grpc.StatusCode.UNAVAILABLE,
+                            "the database is unavailable; retry shortly")
     if isinstance(error, SidecarError):
         code, details = status_of(error)
         if code is not grpc.StatusCode.INTERNAL:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.errors import Conflict
@@ -26,11 +27,15 @@ from sidecar.ocpi.charging_profiles import ChargingProfile
 from sidecar.ocpi.commands import CommandResult
 from sidecar.ocpi.enums import CommandResultType, ModuleID
 from sidecar.ocpi.types import URL, now, utc
-from sidecar.store import outbox, tables
-from sidecar.store.engine import Database
+from sidecar.store import outbox, replicas, tables
+from sidecar.store.engine import Database, concerns, touch, unavailable
 from sidecar.store.partners import Partner, PartnerRole, get_partner
 
+log = logging.getLogger("ocpi_sidecar.commands")
+
 MODULE = ModuleID.COMMANDS
+# The core's other stream: charging-profile requests.
+PROFILES = ModuleID.CHARGING_PROFILES
 # Charging-profile requests share the table and the result POST (outbox module "commands");
 # an active profile the core reports is PUT to the eMSP under this outbox module.
 ACTIVE_PROFILES = outbox.ACTIVE_PROFILES
@@ -41,6 +46,8 @@ ACTIVE_PROFILE = "ACTIVE_PROFILE"
 PENDING = "PENDING"
 ACKNOWLEDGED = "ACKNOWLEDGED"
 DONE = "DONE"
+# Statuses of requests still waiting for the core (by the index on status and deadline).
+_OPEN = (PENDING, ACKNOWLEDGED)
 
 _c = tables.commands
 
@@ -56,37 +63,48 @@ class Stream:
     consumer_id: str
     event: asyncio.Event = field(default_factory=asyncio.Event)
     sent: set[str] = field(default_factory=set)
-    # Set when a newer stream opened with the same consumer id: this one must end.
+    # Set when a newer stream opened with the same consumer id (here or in another
+    # replica): this one must end.
     replaced: bool = False
+    # Set when the core's streams changed in another replica: is this one still the one
+    # of its consumer id?
+    check_owner: bool = False
+    # What the stream it replaced here held: the same consumer gets it again, first.
+    inherited: set[str] = field(default_factory=set)
 
 
 class CommandHub:
     """In one process: the open core streams of one kind, and a way to wake them.
 
-    Each open item goes to one stream: an item a stream holds (sent, not yet confirmed) is
-    not given to another until that stream ends; then the next poll gives it out again.
-    The gateway asks `connected()` before accepting a request and calls `notify()` after
-    storing one.
+    Each open item goes to one stream. Within the process, an item a stream holds (sent,
+    not yet confirmed) is not given to another until that stream ends; across replicas the
+    item's row says which replica's stream holds it (`held_by`, renewed by its heartbeat),
+    so that exactly one stream anywhere has it. The gateway asks `core_connected()` before
+    accepting a request; the stream wakes up when a change note names the commands table.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self._streams: dict[str, Stream] = {}
         # Serialises picking items, so that two streams never take the same one.
         self.lock = asyncio.Lock()
-        # Expiry timers the gateway started, kept so that they are not garbage collected.
+        # Expiry timers and releases the gateway started, kept so that they are not
+        # garbage collected.
         self.timers: set[asyncio.Task[None]] = set()
 
     def connected(self) -> bool:
-        """Whether at least one core stream is open."""
+        """Whether at least one core stream is open in this process."""
         return bool(self._streams)
 
     def watch(self, consumer_id: str) -> Stream:
         """Register a stream; an open one with the same consumer id is told to end."""
         old = self._streams.get(consumer_id)
+        stream = Stream(consumer_id)
         if old is not None:
             old.replaced = True
             old.event.set()
-        stream = self._streams[consumer_id] = Stream(consumer_id)
+            stream.inherited = old.sent | old.inherited
+        self._streams[consumer_id] = stream
         return stream
 
     def unwatch(self, stream: Stream) -> None:
@@ -95,14 +113,33 @@ class CommandHub:
             del self._streams[stream.consumer_id]
         self.notify()
 
+    def watching(self, consumer_id: str) -> bool:
+        """Whether a stream with this consumer id is open here."""
+        return consumer_id in self._streams
+
     def held(self) -> set[str]:
         """Ids of items the open streams hold."""
-        return {item for stream in self._streams.values() for item in stream.sent}
+        return {item for stream in self._streams.values()
+                for item in stream.sent | stream.inherited}
 
     def notify(self) -> None:
         """New requests were committed (or released)."""
         for stream in self._streams.values():
             stream.event.set()
+
+    def changed(self, tables_changed: frozenset[str]) -> None:
+        """A change note: wake the streams when requests or the core's streams changed."""
+        if concerns(tables_changed, _c.name):
+            self.notify()
+        if concerns(tables_changed, tables.core_streams.name):
+            for stream in self._streams.values():
+                stream.check_owner = True
+                stream.event.set()
+
+    def keep(self, task: asyncio.Task[None]) -> None:
+        """Keep a background task of this hub alive until it ends."""
+        self.timers.add(task)
+        task.add_done_callback(self.timers.discard)
 
 
 _hubs: weakref.WeakKeyDictionary[Database, dict[str, CommandHub]] = (
@@ -112,11 +149,34 @@ _hubs: weakref.WeakKeyDictionary[Database, dict[str, CommandHub]] = (
 def hub_for(database: Database, stream: str = MODULE) -> CommandHub:
     """The hub of one stream (`commands` or `chargingprofiles`) of everything in this
     process that uses this database: the gateway and the servicers."""
-    hubs = _hubs.setdefault(database, {})
+    hubs = _hubs.get(database)
+    if hubs is None:
+        hubs = _hubs[database] = {}
+
+        def changed(names: frozenset[str], found: dict[str, CommandHub] = hubs) -> None:
+            for each in found.values():
+                each.changed(names)
+
+        database.on_change(changed)
     hub = hubs.get(stream)
     if hub is None:
-        hub = hubs[stream] = CommandHub()
+        hub = hubs[stream] = CommandHub(stream)
     return hub
+
+
+def held_here(database: Database) -> set[str]:
+    """Ids of the requests this process's core streams hold (their claims to renew)."""
+    return {item for hub in _hubs.get(database, {}).values() for item in hub.held()}
+
+
+async def core_connected(database: Database, kind: str = MODULE) -> bool:
+    """Whether the core has a stream of this kind open on some live replica."""
+    if hub_for(database, kind).connected():
+        return True
+    if database.is_sqlite:
+        return False
+    async with database.read() as connection:
+        return await replicas.stream_open(connection, kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,16 +238,31 @@ async def insert_command(connection: AsyncConnection, command: NewCommand) -> No
         created_at=stamp, last_updated=stamp,
         requester_country_code=command.requester[0].upper() if command.requester else None,
         requester_party_id=command.requester[1].upper() if command.requester else None))
+    # Wakes the core streams, here and (by the change note) in every replica.
+    touch(connection, _c.name)
 
 
 async def open_commands(
     connection: AsyncConnection, exclude: Iterable[str] = (),
-    types: Iterable[str] = COMMAND_TYPES,
+    types: Iterable[str] = COMMAND_TYPES, *, free: bool = False, lock: bool = False,
+    only: Iterable[str] | None = None, held_by: str | None = None,
 ) -> list[CommandRow]:
-    """Commands (of these types) not yet acknowledged nor past their deadline, oldest first."""
-    query = (select(_c).where(_c.c.status == PENDING, _c.c.deadline > now(),
+    """Commands (of these types) not yet acknowledged nor past their deadline, oldest first;
+    `free`: only those no live core stream holds; `lock`: locked until the transaction ends
+    (on PostgreSQL, skipping rows another replica is taking now); `only`: of these ids;
+    `held_by`: held by this replica."""
+    stamp = now()
+    query = (select(_c).where(_c.c.status == PENDING, _c.c.deadline > stamp,
                               _c.c.type.in_(list(types)))
              .order_by(_c.c.pk))
+    if only is not None:
+        query = query.where(_c.c.object_id.in_(list(only)))
+    if held_by is not None:
+        query = query.where(_c.c.held_by == held_by)
+    if free:
+        query = query.where(or_(_c.c.held_until.is_(None), _c.c.held_until < stamp))
+    if lock and connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
     skipped = set(exclude)
     return [_row(r) for r in await connection.execute(query) if r.object_id not in skipped]
 
@@ -238,7 +313,7 @@ async def expire_commands(connection: AsyncConnection) -> int:
     A charging-profile request has no TIMEOUT result in OCPI: it is closed without a POST
     (the eMSP stops waiting at the `timeout` it was given).
     """
-    overdue = await connection.execute(select(_c).where(_c.c.status != DONE,
+    overdue = await connection.execute(select(_c).where(_c.c.status.in_(_OPEN),
                                                         _c.c.deadline <= now()))
     timeout = CommandResult(result=CommandResultType.TIMEOUT)
     count = 0
@@ -321,24 +396,38 @@ async def put_active_profile(
 
 
 async def take_due(
-    database: Database, sent: set[str], types: Iterable[str]
+    database: Database, sent: set[str], types: Iterable[str],
+    inherited: Collection[str] = frozenset(),
 ) -> tuple[list[tuple[CommandRow, PartnerRole | None]], int]:
-    """For one core stream: close what passed its deadline, and count a delivery of each
-    open request (of these types) the stream has not had yet. Returns those requests with
-    the eMSP party that asked, and how many were closed (their results are queued)."""
+    """For one core stream: close what passed its deadline, and hold for this replica each
+    open request (of these types) no stream holds, and those `inherited` from the stream it
+    replaced, counting a delivery. Returns those requests with the eMSP party that asked,
+    and how many were closed (their results are queued)."""
     wanted = list(types)
     async with database.read() as connection:
         deadline = (await connection.execute(
-            select(_c.c.deadline).where(_c.c.status != DONE, _c.c.type != ACTIVE_PROFILE)
+            select(_c.c.deadline).where(_c.c.status.in_(_OPEN))
             .order_by(_c.c.deadline).limit(1))).scalar()
-        due = await open_commands(connection, exclude=sent, types=wanted)
-    if not due and (deadline is None or utc(deadline) > now()):
+        due = await open_commands(connection, exclude=sent, types=wanted, free=True)
+    if not due and not inherited and (deadline is None or utc(deadline) > now()):
         return [], 0
     found = []
     async with database.write() as connection:
         expired = await expire_commands(connection)
-        for row in await open_commands(connection, exclude=sent, types=wanted):
-            await count_delivery(connection, row.command_id)
+        rows = await open_commands(connection, exclude=sent, types=wanted, free=True,
+                                   lock=True)
+        if inherited:
+            again = await open_commands(connection, types=wanted, only=inherited,
+                                        held_by=database.replica_id)
+            rows = sorted({r.command_id: r for r in [*again, *rows]}.values(),
+                          key=lambda r: (r.created_at, r.command_id))
+        if rows:
+            await connection.execute(update(_c).where(
+                _c.c.object_id.in_([row.command_id for row in rows]),
+                _c.c.type.in_(wanted)).values(
+                    held_by=database.replica_id, held_until=now() + replicas.LEASE,
+                    delivery_count=_c.c.delivery_count + 1))
+        for row in rows:
             partner = await get_partner(connection, row.partner_id)
             counted = dataclasses.replace(row, delivery_count=row.delivery_count + 1)
             found.append((counted, requester_of(counted, partner)))
@@ -358,16 +447,31 @@ async def stream_due(
 ) -> AsyncIterator[tuple[CommandRow, PartnerRole | None]]:
     """The requests a core stream must get, as they come, until it is replaced.
 
-    Polls every `poll` seconds besides the wake-ups, so that deadlines are kept and requests
-    stored by another process are found. `on_expired` runs after requests were closed at
-    their deadline (their results are queued).
+    Polls every `poll` seconds besides the wake-ups, so that deadlines are kept even when a
+    change note is missed. `on_expired` runs after requests were closed at their deadline
+    (their results are queued). While the database is unavailable the stream stays open
+    and waits: the core keeps its stream, and gets what is due once it is back.
     """
     wanted = tuple(types)
     while not stream.replaced:
         stream.event.clear()
-        async with hub.lock:
-            due, expired = await take_due(database, hub.held(), wanted)
-            stream.sent.update(row.command_id for row, _ in due)
+        try:
+            if stream.check_owner:
+                stream.check_owner = False
+                async with database.read() as connection:
+                    owners = await replicas.stream_owners(connection, hub.kind,
+                                                          [stream.consumer_id])
+                if owners.get(stream.consumer_id, database.replica_id) != database.replica_id:
+                    stream.replaced = True
+                    break
+            async with hub.lock:
+                due, expired = await take_due(database, hub.held(), wanted, stream.inherited)
+                stream.sent.update(row.command_id for row, _ in due)
+                stream.inherited.clear()
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            due, expired = [], 0
         if expired:
             on_expired()
         for item in due:
@@ -376,6 +480,47 @@ async def stream_due(
             await asyncio.wait_for(stream.event.wait(), poll)
         except TimeoutError:
             pass
+
+
+async def watch(
+    database: Database, kind: str, consumer_id: str, types: Iterable[str],
+    on_expired: Callable[[], None], *, poll: float = 1.0,
+) -> AsyncIterator[tuple[CommandRow, PartnerRole | None]]:
+    """A core stream of this kind, from its opening (recorded for every replica: a stream
+    with the same consumer id elsewhere ends) until it is replaced or the core leaves;
+    then what it held and the core did not acknowledge goes to the other streams."""
+    hub = hub_for(database, kind)
+    stream = hub.watch(consumer_id)
+    try:
+        async with database.write() as connection:
+            await replicas.open_stream(connection, database.replica_id, kind, consumer_id)
+        async for item in stream_due(database, hub, stream, types, on_expired, poll=poll):
+            yield item
+    finally:
+        hub.unwatch(stream)
+        # In the background: the core may have gone (the call is being cancelled).
+        hub.keep(asyncio.get_running_loop().create_task(_release(database, kind, stream)))
+
+
+def heartbeat(database: Database, on_expired: Callable[[], None]) -> replicas.Heartbeat:
+    """The replica's heartbeat: it renews what this process's core streams hold, and closes
+    requests past their deadline even when the replica that took them is gone."""
+    return replicas.Heartbeat(database, held=lambda: held_here(database),
+                              on_beat=expire_commands, on_news=on_expired)
+
+
+async def _release(database: Database, kind: str, stream: Stream) -> None:
+    hub = hub_for(database, kind)
+    try:
+        async with database.write() as connection:
+            await replicas.close_stream(connection, database.replica_id, kind,
+                                        stream.consumer_id, stream.sent - hub.held(),
+                                        still_open=hub.watching(stream.consumer_id))
+    except Exception as error:
+        # The holds lapse with the lease, and the stream row goes with this replica.
+        log.warning("could not give back what a core stream held (%s); it is given to the "
+                    "other streams within %g s", type(error).__name__,
+                    replicas.LEASE.total_seconds())
 
 
 def repeated_report(command: CommandRow, result: msgspec.Struct) -> bool:

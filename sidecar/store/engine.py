@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -11,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event
+import asyncpg
+import msgspec
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -81,13 +84,58 @@ def _inline_creator(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     return create
 
 
+# Errors that mean the database is out of reach (not that it refused a statement): the
+# connection was refused or cut, or the server is shutting down or starting up.
+_UNAVAILABLE = (OSError, ConnectionError, asyncpg.PostgresConnectionError,
+                asyncpg.OperatorInterventionError, asyncpg.InterfaceError)
+
+# The PostgreSQL channel of change notes between replicas (see Database.write).
+CHANNEL = "ocpi_sidecar_changes"
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
+class ChangeNote(msgspec.Struct, array_like=True):
+    """What one committed write transaction changed, as other replicas hear it."""
+
+    origin: str
+    tables: list[str]
+
+
+# What `on_change` listeners get when any table may have changed.
+EVERYTHING = frozenset({"*"})
+
+
+def concerns(changed: frozenset[str], table: str) -> bool:
+    """Whether a change note names `table` (or everything)."""
+    return table in changed or "*" in changed
+
+
+_encode_note = msgspec.json.Encoder().encode
+decode_note = msgspec.json.Decoder(ChangeNote).decode
+
+
 class Database:
-    """The engines of one database: `write()` and `read()` give a connection in a transaction."""
+    """The engines of one database: `write()` and `read()` give a connection in a transaction.
+
+    It also says when what a reader saw may be stale: each table has a generation, bumped
+    after every committed transaction that changed it, here or (on PostgreSQL, heard through
+    LISTEN/NOTIFY by sidecar.store.signals) in another replica.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
-        # Table name -> number of committed write transactions that changed it (this process).
+        # This process among the replicas of one database: the owner of its claims.
+        self.replica_id = str(uuid.uuid4())
+        # Table name -> number of committed write transactions that changed it.
         self.generations: dict[str, int] = {}
+        # Called with the names of changed tables after each change is known here.
+        self._on_change: list[Callable[[frozenset[str]], None]] = []
+        # Whether every change made elsewhere reaches `generations` at once: always on
+        # SQLite (one process); on PostgreSQL while the listener is connected. Caches
+        # fall back to short lifetimes when it is not.
+        self.coherent = True
+        # Bumped when changes may have gone unheard: every generation is new then.
+        self.epoch = 0
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -104,6 +152,8 @@ class Database:
         else:
             self.writer = create_async_engine(self.url, pool_size=10, max_overflow=10)
             self.reader = self.writer
+            # Until the listener is connected, changes of other replicas go unheard.
+            self.coherent = False
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -116,12 +166,40 @@ class Database:
             connection.info["touched"] = set()
             yield connection
             touched = connection.info.pop("touched")
-        for name in touched:
+            if touched and not self.is_sqlite:
+                # In the transaction: PostgreSQL delivers the note if and only if the
+                # changes commit, so no replica ever misses one nor hears of a rollback.
+                await connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": _encode_note(
+                    ChangeNote(self.replica_id, sorted(map(str, touched)))).decode()})
+        if touched:
+            self.changed(frozenset(touched))
+
+    def changed(self, names: frozenset[str]) -> None:
+        """These tables changed (here, or in another replica): bump their generations and
+        tell whoever waits for them."""
+        for name in names:
             self.generations[name] = self.generations.get(name, 0) + 1
+        for listener in self._on_change:
+            listener(names)
+
+    def on_change(self, listener: Callable[[frozenset[str]], None]) -> None:
+        """Call `listener` with the names of the changed tables after every change."""
+        self._on_change.append(listener)
+
+    def forget_everything(self) -> None:
+        """Changes may have gone unheard (the listener was cut off): every table is new."""
+        self.epoch += 1
+        for listener in self._on_change:
+            listener(EVERYTHING)
 
     def generation(self, *names: str) -> tuple[int, ...]:
-        """The generations of these tables, as changed through this process."""
-        return tuple(self.generations.get(name, 0) for name in names)
+        """The generations of these tables (with the epoch first)."""
+        return (self.epoch, *(self.generations.get(name, 0) for name in names))
+
+    def cache_ttl(self, fallback: float) -> float | None:
+        """How long a cached answer may be kept beside its generations: for ever while
+        coherent, else `fallback` seconds."""
+        return None if self.coherent else fallback
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -163,3 +241,21 @@ def touch(connection: AsyncConnection, table_name: str) -> None:
     touched = connection.info.get("touched")
     if touched is not None:
         touched.add(table_name)
+
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached now (down, restarting, the
+    connection cut), as opposed to a statement it refused: the caller may retry later."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.TimeoutError):
+        return True  # no pooled connection came free: every one is stuck on the database
+    cause: BaseException | None = error
+    seen = 0
+    while cause is not None and seen < 8:
+        if isinstance(cause, _UNAVAILABLE):
+            return True
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return False

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.ocpi.types import utc
 from sidecar.store import tables
 from sidecar.store.dialect import upsert
-from sidecar.store.partners import holder_of, release_parties
+from sidecar.store.engine import touch
+from sidecar.store.partners import CALLERS, holder_of, release_parties
 
 _k = tables.hub_clients
 _h = tables.party_holders
@@ -109,6 +110,8 @@ async def report_clients(
                     _h.c.partner_id == hub_id, _h.c.via_hub.is_(True)))
             if (key := (r.country_code, r.party_id)) not in wanted)
         await release_parties(connection, hub_id, keep=set(wanted), via_hub=True)
+    if reported.claimed or reported.released:
+        touch(connection, CALLERS)
     return reported
 
 

@@ -19,6 +19,7 @@ object makes it due at once.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ class Entry:
     refused: bool = False
     # The party the push is for (OCPI-to), None for a broadcast.
     recipient: tuple[str, str] | None = None
+    # The worker that claimed it ("" for none).
+    claimed_by: str = ""
 
 
 def refuses_object(http_status: int | None, ocpi_status: int | None) -> bool:
@@ -323,7 +326,8 @@ async def claim(
             wanted[row.partner_id] -= 1
             action, targets = _in_flight(row)
             document = bytes(row.document) if row.document is not None else None
-            chosen.append((_entry(row, action, targets), document))
+            chosen.append((dataclasses.replace(_entry(row, action, targets),
+                                               claimed_by=worker), document))
     if chosen:
         # What was claimed is in flight: kept apart, the row records only news from now on.
         await connection.execute(
@@ -540,12 +544,16 @@ async def release(
     connection: AsyncConnection, entries: Sequence[Entry], *, not_before: datetime | None = None
 ) -> None:
     """Give claimed entries back unsent, as they were (merged with what came since): the
-    worker is stopping, or the entry waits until `not_before` (a coalescing interval)."""
+    worker is stopping, or the entry waits until `not_before` (a coalescing interval).
+
+    An entry whose claim lapsed and was taken by another worker is that worker's now: it
+    is left alone."""
     for entry in entries:
         values = _put_back(entry, escalate=False)
         if not_before is not None:
             values["next_attempt_at"] = not_before
-        await connection.execute(update(_o).where(_o.c.id == entry.id).values(**values))
+        await connection.execute(update(_o).where(
+            _o.c.id == entry.id, _o.c.claimed_by == entry.claimed_by).values(**values))
 
 
 async def defer(connection: AsyncConnection, entry: Entry, not_before: datetime) -> None:

@@ -21,6 +21,9 @@ REGISTERED = "REGISTERED"
 UNREGISTERED = "UNREGISTERED"
 
 _t = tables.partners
+# What the authentication cache keys on (not a table): any change to who a token belongs to,
+# what a partner may do, or the parties it reaches; every write of those touches it.
+CALLERS = "callers"
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ async def use_registration_token(
         )
         .values(used_at=now(), partner_id=partner_id)
     )
+    touch(connection, CALLERS)
     return result.rowcount == 1
 
 
@@ -201,6 +205,7 @@ async def insert_partner(connection: AsyncConnection, **values: Any) -> int:
     result = await connection.execute(
         _t.insert().values(created_at=stamp, updated_at=stamp, **values).returning(_t.c.id)
     )
+    touch(connection, CALLERS)
     return int(result.scalar_one())
 
 
@@ -209,11 +214,13 @@ async def update_partner(connection: AsyncConnection, partner_id: int, **values:
     await connection.execute(
         update(_t).where(_t.c.id == partner_id).values(updated_at=now(), **values)
     )
+    touch(connection, CALLERS)
 
 
 async def delete_partner(connection: AsyncConnection, partner_id: int) -> None:
     """Forget a partner whose registration never completed."""
     await connection.execute(delete(_t).where(_t.c.id == partner_id))
+    touch(connection, CALLERS)
 
 
 async def get_partner(connection: AsyncConnection, partner_id: int) -> Partner | None:
@@ -301,6 +308,7 @@ async def hold_parties(
             _h.c.country_code == country_code, _h.c.party_id == party_id,
             _h.c.via_hub.is_(True)).values(via_hub=False))
     await release_parties(connection, partner_id, keep=set(wanted), via_hub=False)
+    touch(connection, CALLERS)
 
 
 async def release_parties(
@@ -328,3 +336,4 @@ async def release_parties(
             t.c.country_code == country_code, t.c.party_id == party_id,
             t.c.partner_id == partner_id))
         touch(connection, "tokens")
+        touch(connection, CALLERS)

@@ -334,7 +334,36 @@ commands = Table(
     # goes back with this party in OCPI-to. NULL: the partner's own party.
     Column("requester_country_code", String(2), nullable=True),
     Column("requester_party_id", String(3), nullable=True),
+    # The replica whose core stream was given this request, until when (renewed by its
+    # heartbeat while the stream is open): no other stream is given it meanwhile.
+    Column("held_by", String(36), nullable=True),
+    Column("held_until", DateTime(timezone=True), nullable=True),
     UniqueConstraint("country_code", "party_id", "object_id", name="uq_commands_object"),
 )
 Index("ix_commands_open", commands.c.status, commands.c.deadline)
 Index("ix_commands_object_id", commands.c.object_id)
+
+# --- Replicas: every `serve` process on one database ------------------------------------------
+
+# One row per running (or recently dead) process, written by its heartbeat every second; a
+# replica whose heartbeat is older than the lease is dead, and its claims are anybody's.
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # hostname:pid, for operators.
+    Column("host", String(255), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
+
+# The core's open streams (kind: commands or chargingprofiles), by consumer id: which replica
+# holds each. A stream opened on another replica with the same consumer id replaces it.
+core_streams = Table(
+    "core_streams",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("consumer_id", String(255), primary_key=True),
+    Column("replica_id", String(36), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+)

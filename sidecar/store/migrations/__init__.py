@@ -84,6 +84,14 @@ def _reindex(drop: tuple[str, ...], create: tuple[tuple[str, str], ...]
     return upgrade
 
 
+def _together(*steps: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    def upgrade(connection: Connection) -> None:
+        for step in steps:
+            step(connection)
+
+    return upgrade
+
+
 def _party_holders(connection: Connection) -> None:
     """Create party_holders and fill it from the registered partners' roles.
 
@@ -157,6 +165,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               _add_columns("registration_tokens", "token_base64")),
     Migration(6, "each party is held by one partner", _party_holders),
     Migration(7, "parties behind hubs, and the party each push is for", _hub_parties),
+    Migration(8, "replicas: heartbeats, core streams, requests held by a stream",
+              _together(_create("replicas", "core_streams"),
+                        _add_columns("commands", "held_by", "held_until"))),
 )
 
 
