@@ -38,7 +38,7 @@ from gateway.services import Services
 from gateway.transport import Authenticator, RequestIds, TrailingSlashes, error_response
 from sidecar.errors import InvalidField, MalformedJson
 from sidecar.settings import Settings
-from sidecar.store.engine import Database, unavailable
+from sidecar.store.engine import DATABASE_ERRORS, Database, unavailable
 from sidecar.store.outbox import Wakeup
 
 log = logging.getLogger("ocpi_sidecar.gateway")
@@ -218,6 +218,9 @@ def create_app(
             InvalidField: _invalid_field,
             AdminError: _admin_error,
             HTTPException: _http_error,
+            # Errors of the database's reach, handled inside the app (a bare Exception
+            # handler runs outermost, and the server then logs a traceback per request).
+            **dict.fromkeys(DATABASE_ERRORS, _unexpected),
             Exception: _unexpected,
         },
     )

@@ -34,6 +34,9 @@ from sidecar.store.engine import Database, unavailable
 
 log = logging.getLogger("ocpi_sidecar.push")
 
+# Cycles failing in a row (not for an unavailable database) before the worker gives up.
+FAILURES_BEFORE_STOP = 3
+
 # Active charging profiles live in the commands table too; joined a second time in the
 # claim, so under an alias made once (the claim statement is cached by its tables).
 _ACTIVE_PROFILES = tables.commands.alias("active_profiles")
@@ -206,6 +209,8 @@ class PushWorker:
         self.id = database.replica_id
         self.stopping = False
         self._recovered = False
+        # Cycles failed in a row for another reason than an unavailable database.
+        self._failures = 0
         # Whether the last cycle failed because the database was unavailable (logged once).
         self.database_down = False
         # When each (partner, session) last got a PATCH (monotonic seconds).
@@ -265,14 +270,23 @@ class PushWorker:
             log.info("%d pushes interrupted by the last stop are due again", interrupted)
 
     def _database_failed(self, error: Exception) -> None:
+        """A cycle failed: the database out of reach waits; another error is retried a few
+        times (a deadlock, a conflict) and then stops the worker, and so `serve` (a broken
+        schema, a bug: nothing an operator should find only by its silence)."""
         if not unavailable(error):
+            self._failures += 1
+            if self._failures >= FAILURES_BEFORE_STOP:
+                raise error
             log.exception("push cycle failed; retrying")
-        elif not self.database_down:
+            return
+        self._failures = 0
+        if not self.database_down:
             log.warning("pushes wait: the database is unavailable (%s); retrying every %g s",
                         type(error).__name__, self.poll)
         self.database_down = unavailable(error)
 
     def _database_back(self) -> None:
+        self._failures = 0
         if self.database_down:
             log.info("pushes go on: the database is back")
         self.database_down = False

@@ -88,6 +88,9 @@ def _inline_creator(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
 # connection was refused or cut, or the server is shutting down or starting up.
 _UNAVAILABLE = (OSError, ConnectionError, asyncpg.PostgresConnectionError,
                 asyncpg.OperatorInterventionError, asyncpg.InterfaceError)
+# What a database call may raise, for handlers that sort them with `unavailable`.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    exc.SQLAlchemyError, asyncpg.PostgresError, *_UNAVAILABLE)
 
 # The PostgreSQL channel of change notes between replicas (see Database.write).
 CHANNEL = "ocpi_sidecar_changes"

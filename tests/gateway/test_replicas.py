@@ -28,8 +28,8 @@ from gateway.cache import ReadCache
 from sidecar.servicers.server import create_server
 from sidecar.store import replicas
 from sidecar.store.engine import Database
-from sidecar.store.schema import upgrade
 from sidecar.store.parties import upsert_party
+from sidecar.store.schema import upgrade
 from sidecar.store.signals import Listener
 from tests.fixtures.cpo import Cpo, serving
 from tests.fixtures.database import PG_URL, _fresh_postgres
