@@ -1,9 +1,14 @@
 """Pushes per second from the outbox to 1 and to 20 eMSPs, per httpx transport.
 
     .venv/bin/python -m bench.push [--objects 2000] [--emsps 1 20]
+    .venv/bin/python -m bench.push --replicas 2 [--emsps 20]
 
 Every partner gets a PUT of each of `objects` locations; the clock runs from waking the
 push worker until the outbox is empty. Prints numbers; asserts nothing.
+
+With `--replicas N`, on PostgreSQL (127.0.0.1:5432, a database of its own), with the
+aiohttp transport: first one push worker, then N, each in its own process sharing the
+outbox; `received` beyond the pushes would be duplicates.
 """
 
 from __future__ import annotations
@@ -85,6 +90,73 @@ async def prepare(url: str, ports: list[int], objects: int) -> Database:
     return database
 
 
+def _worker_process(url: str, stop: Any) -> None:
+    """One replica's push worker, in its own process, until `stop` is set."""
+    async def work() -> None:
+        database = Database(url)
+        async with transports()["httpx on aiohttp"]() as http:
+            worker = PushWorker(database, OCPIClient(http), poll=0.05)
+            done = asyncio.Event()
+            task = asyncio.create_task(worker.run(done))
+            await asyncio.to_thread(stop.wait)
+            done.set()
+            await task
+        await database.dispose()
+
+    run(work())
+
+
+def drain_replicas(url: str, replicas: int) -> float:
+    """Seconds until N worker processes empty the outbox."""
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    processes = [context.Process(target=_worker_process, args=(url, stop))
+                 for _ in range(replicas)]
+
+    async def wait_empty() -> float:
+        database = Database(url)
+        began = time.perf_counter()
+        for process in processes:
+            process.start()
+        while True:
+            async with database.read() as connection:
+                left = await connection.scalar(select(func.count()).select_from(tables.outbox))
+            if not left:
+                break
+            await asyncio.sleep(0.02)
+        await database.dispose()
+        return time.perf_counter() - began
+
+    elapsed = asyncio.run(wait_empty())
+    stop.set()
+    for process in processes:
+        process.join(30)
+    return elapsed
+
+
+def replicas_main(count: int, replicas: int, objects: int) -> None:
+    from bench.status_latency import BENCH_PG, fresh_postgres
+
+    context = multiprocessing.get_context("spawn")
+    for workers in sorted({1, replicas}):
+        ports = free_ports(count)
+        ours, theirs = context.Pipe()
+        server = context.Process(target=_emsp.run, args=(ports, theirs), daemon=True)
+        server.start()
+        assert ours.recv() == "ready"
+        asyncio.run(fresh_postgres(BENCH_PG))
+        database = asyncio.run(prepare(BENCH_PG, ports, objects))
+        asyncio.run(database.dispose())
+        elapsed = drain_replicas(BENCH_PG, workers)
+        ours.send("stop")
+        received = len(ours.recv())
+        server.join()
+        total = objects * count
+        print(f"{count:>2} eMSP(s) | PostgreSQL, {workers} replica(s) | {total:>6} pushes in "
+              f"{elapsed:6.2f} s (incl. process start) | {total / elapsed:7.0f} pushes/s | "
+              f"received {received}", flush=True)
+
+
 async def drain(database: Database, make_client: Callable[[], httpx.AsyncClient]) -> float:
     async with make_client() as http:
         worker = PushWorker(database, OCPIClient(http), poll=0.05)
@@ -137,7 +209,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--emsps", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="on PostgreSQL: one push worker, then this many processes")
     arguments = parser.parse_args()
+    if arguments.replicas:
+        for count in arguments.emsps:
+            replicas_main(count, arguments.replicas,
+                          max(arguments.objects // count, 200) if count > 1
+                          else arguments.objects)
+        return
     context = multiprocessing.get_context("spawn")
     for count in arguments.emsps:
         objects = max(arguments.objects // count, 200) if count > 1 else arguments.objects

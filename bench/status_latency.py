@@ -1,9 +1,14 @@
 """EVSE status change over gRPC until the eMSP has the PATCH: p50 and p99 at a steady rate.
 
     .venv/bin/python -m bench.status_latency [--rate 200] [--seconds 10] [--refusing]
+    .venv/bin/python -m bench.status_latency --replicas 2
 
 Three processes: the real `ocpi-sidecar serve` (SQLite), a fake eMSP that stamps each
 request on arrival, and this one playing the core. Prints numbers; asserts nothing.
+
+With `--replicas N` the runs are on PostgreSQL (127.0.0.1:5432, a database of its own):
+first one `serve`, then N, the core's calls spread over them in turn; it also prints the
+PATCHes per second the eMSP received.
 
 With `--refusing` it runs twice and prints both rows: as above, then with a second location
 that the eMSP refuses (HTTP 400, OCPI 2001) taking every tenth status change; the latency
@@ -39,7 +44,28 @@ from sidecar.store.schema import upgrade
 EVSES = 20
 
 
+BENCH_PG = "postgresql://postgres@127.0.0.1:5432/ocpi_sidecar_bench"
+
+
+async def fresh_postgres(url: str) -> None:
+    """Drop and create the bench's own PostgreSQL database."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    parsed = make_url(url)
+    admin = create_async_engine(parsed.set(drivername="postgresql+asyncpg",
+                                           database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" '
+                                      "WITH (FORCE)"))
+        await connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    await admin.dispose()
+
+
 async def prepare(url: str, emsp_port: int) -> None:
+    if url.startswith("postgresql"):
+        await fresh_postgres(url)
     database = Database(url)
     await upgrade(database)
     async with database.write() as connection:
@@ -71,10 +97,11 @@ def location(location_id: str = "LOC1", evses: int = EVSES) -> locations_pb2.Loc
 
 
 async def drive(
-    grpc_address: str, rate: float, seconds: float, refusing: bool = False
+    grpc_addresses: list[str], rate: float, seconds: float, refusing: bool = False
 ) -> tuple[list[tuple[float, str, str]], list[float]]:
-    """Send status changes at `rate`/s; (sent at, evse uid, OCPI status) of LOC1's changes
-    and ack times (ms). `refusing`: every tenth change goes to the refused location."""
+    """Send status changes at `rate`/s, spread over the replicas in turn; (sent at, evse
+    uid, OCPI status) of LOC1's changes and ack times (ms). `refusing`: every tenth change
+    goes to the refused location."""
     sent: list[tuple[float, str, str]] = []
     acks: list[float] = []
 
@@ -83,8 +110,10 @@ async def drive(
         await stub.SetEvseStatus(request)
         acks.append((time.perf_counter() - started) * 1000)
 
-    async with grpc.aio.insecure_channel(grpc_address) as channel:
-        stub = locations_pb2_grpc.LocationServiceStub(channel)
+    channels = [grpc.aio.insecure_channel(address) for address in grpc_addresses]
+    try:
+        stubs = [locations_pb2_grpc.LocationServiceStub(channel) for channel in channels]
+        stub = stubs[0]
         await stub.UpsertLocation(locations_pb2.UpsertLocationRequest(
             idempotency_key="setup", location=location()))
         if refusing:
@@ -111,16 +140,22 @@ async def drive(
                 ocpp16_status=getattr(locations_pb2, name))
             if not to_refused:
                 sent.append((time.time(), uid, ocpi))
-            pending.append(asyncio.ensure_future(call(stub, request)))
+            pending.append(asyncio.ensure_future(call(stubs[number % len(stubs)], request)))
         await asyncio.gather(*pending)
         await asyncio.sleep(2.0)
+    finally:
+        for channel in channels:
+            await channel.close()
     return sent, acks
 
 
-def measure(rate: float, seconds: float, refusing: bool) -> None:
-    emsp_port, http_port, grpc_port = free_ports(3)
+def measure(rate: float, seconds: float, refusing: bool, replicas: int = 0) -> None:
+    """One run; `replicas` 0: one `serve` on SQLite, else that many on PostgreSQL."""
+    count = max(1, replicas)
+    emsp_port, *ports = free_ports(1 + 2 * count)
     folder = tempfile.mkdtemp(prefix="bench-status-")
-    url = f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}"
+    url = (BENCH_PG if replicas else
+           f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}")
     asyncio.run(prepare(url, emsp_port))
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
@@ -128,16 +163,19 @@ def measure(rate: float, seconds: float, refusing: bool) -> None:
     fake = context.Process(target=_emsp.run, args=([emsp_port], theirs, refuse), daemon=True)
     fake.start()
     assert ours.recv() == "ready"
-    server = subprocess.Popen(
+    servers = [subprocess.Popen(
         [sys.executable, "-m", "sidecar", "serve", "--database", url,
-         "--http", f"127.0.0.1:{http_port}", "--grpc", f"127.0.0.1:{grpc_port}",
-         "--admin-key", "bench"], cwd=folder, stderr=subprocess.DEVNULL)
+         "--http", f"127.0.0.1:{ports[2 * n]}", "--grpc", f"127.0.0.1:{ports[2 * n + 1]}",
+         "--admin-key", "bench"], cwd=folder, stderr=subprocess.DEVNULL) for n in range(count)]
     try:
         time.sleep(3)
-        sent, acks = asyncio.run(drive(f"127.0.0.1:{grpc_port}", rate, seconds, refusing))
+        sent, acks = asyncio.run(drive([f"127.0.0.1:{ports[2 * n + 1]}" for n in range(count)],
+                                       rate, seconds, refusing))
     finally:
-        server.terminate()
-        server.wait(20)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(20)
         ours.send("stop")
         log = ours.recv()
         fake.join()
@@ -165,11 +203,16 @@ def measure(rate: float, seconds: float, refusing: bool) -> None:
     latencies.sort()
     label = (f"with a refused location taking every 10th change ({refusals} refused requests)"
              if refusing else "all accepted")
+    where = (f"PostgreSQL, {count} serve process(es), calls spread over them" if replicas
+             else "SQLite, serve in its own process")
+    patches = [at for at, line in log if line.startswith(b"PATCH")]
+    span = (max(patches) - min(patches)) if len(patches) > 1 else 0.0
     print(f"{label}: {len(sent)} status changes at {rate:.0f}/s over {EVSES} EVSEs "
-          f"(SQLite, serve in its own process): gRPC call -> PATCH at the eMSP "
+          f"({where}): gRPC call -> PATCH at the eMSP "
           f"p50 {statistics.median(latencies):.1f} ms, "
           f"p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, "
-          f"max {latencies[-1]:.1f} ms; changes not seen as their own PATCH: {missing}")
+          f"max {latencies[-1]:.1f} ms; changes not seen as their own PATCH: {missing}; "
+          f"{len(patches) / span if span else 0:.0f} PATCHes/s received")
     acks.sort()
     print(f"  of which the gRPC call until acknowledged (committed): "
           f"p50 {statistics.median(acks):.1f} ms, p99 {acks[int(len(acks) * 0.99) - 1]:.1f} ms")
@@ -181,7 +224,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--refusing", action="store_true",
                         help="also run with one location the eMSP refuses")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="on PostgreSQL: one serve, then this many")
     arguments = parser.parse_args()
+    if arguments.replicas:
+        measure(arguments.rate, arguments.seconds, refusing=False, replicas=1)
+        measure(arguments.rate, arguments.seconds, refusing=False,
+                replicas=arguments.replicas)
+        return
     measure(arguments.rate, arguments.seconds, refusing=False)
     if arguments.refusing:
         measure(arguments.rate, arguments.seconds, refusing=True)
