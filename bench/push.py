@@ -94,7 +94,7 @@ def _worker_process(url: str, stop: Any) -> None:
     """One replica's push worker, in its own process, until `stop` is set."""
     async def work() -> None:
         database = Database(url)
-        async with transports()["httpx on aiohttp"]() as http:
+        async with transports()["httpx + aiohttp transport"]() as http:
             worker = PushWorker(database, OCPIClient(http), poll=0.05)
             done = asyncio.Event()
             task = asyncio.create_task(worker.run(done))
