@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -90,12 +90,12 @@ def test_db_seed_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
 
 
 def _start(tmp_path: Path, arguments: list[str], env: dict[str, str],
-           preexec_fn: Callable[[], object] | None = None,
+           umask: int = -1,
            ) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
          "--grpc", "127.0.0.1:0", *arguments],
-        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, umask=umask)
     try:
         found = _read_until_listening(process, time.monotonic() + 30)
     except BaseException:
@@ -147,7 +147,7 @@ def test_an_unreadable_admin_key_file_stops_serve_with_a_message(tmp_path: Path)
 
 def test_files_serve_makes_are_private_whatever_the_umask(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OCPI_SIDECAR_")}
-    process, http_address = _start(tmp_path, [], env, preexec_fn=lambda: os.umask(0))
+    process, http_address = _start(tmp_path, [], env, umask=0)
     try:
         key = (tmp_path / "var" / "admin-key").read_text().strip()
         with httpx.Client(base_url=f"http://{http_address}/admin", timeout=10) as client:
