@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench._load import load
-from gateway.app import create_app
+from gateway.app import create_apps
 from gateway.client import OCPIClient, outbound_http
 from sidecar.ocpi import codec
 from sidecar.settings import Settings
@@ -74,7 +74,7 @@ def serve(url: str, port: int, bare_body: bytes, ready: multiprocessing.Event) -
         database = Database(url)
         settings = Settings(http=f"127.0.0.1:{port}", database=url)
         async with outbound_http() as http:
-            app = create_app(settings, database, OCPIClient(http))
+            app = create_apps(settings, database, OCPIClient(http)).ocpi
             app.router.routes.append(Route("/bare", bare))
             config = Config()
             config.bind = [f"127.0.0.1:{port}"]

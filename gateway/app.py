@@ -1,8 +1,13 @@
-"""create_app: routes, middleware and the error renderers; wiring only."""
+"""create_apps: the OCPI app and the admin app, their routes, middleware and error renderers.
+
+Two apps on two listeners, so that exposing OCPI to partners never exposes the admin API,
+metrics, health or the console: the OCPI listener has no route to them at all.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from hypercorn.config import Config
 from starlette.applications import Starlette
@@ -46,13 +51,10 @@ log = logging.getLogger("ocpi_sidecar.gateway")
 ADMIN = "/admin"
 
 
-def routes() -> list[BaseRoute]:
-    """Every HTTP route of the gateway."""
+def ocpi_routes() -> list[BaseRoute]:
+    """Every route partners reach."""
     ocpi = "/ocpi/cpo/2.2.1"
     return [
-        Route("/healthz", readiness.get_healthz, methods=["GET"]),
-        Route("/readyz", readiness.get_readyz, methods=["GET"]),
-        Route(f"{ADMIN}/metrics", readiness.get_metrics, methods=["GET"]),
         Route("/ocpi/versions", versions.get_versions, methods=["GET"]),
         Route(ocpi, versions.get_version_details, methods=["GET"]),
         Route(f"{ocpi}/credentials", credentials.get_credentials, methods=["GET"]),
@@ -84,12 +86,21 @@ def routes() -> list[BaseRoute]:
               methods=["PUT"]),
         Route(f"{ocpi}/chargingprofiles/{{session_id}}", charging_profiles.delete_profile,
               methods=["DELETE"]),
-        Route(f"{ADMIN}/partners/{{partner_id}}/tokens/refresh", tokens.refresh_tokens,
-              methods=["POST"]),
         Route(f"{ocpi}/hubclientinfo/{{country_code}}/{{party_id}}",
               hubclientinfo.get_client_info, methods=["GET"]),
         Route(f"{ocpi}/hubclientinfo/{{country_code}}/{{party_id}}",
               hubclientinfo.put_client_info, methods=["PUT"]),
+    ]
+
+
+def admin_routes() -> list[BaseRoute]:
+    """Every route of the operator's listener: the admin API, metrics and health."""
+    return [
+        Route("/healthz", readiness.get_healthz, methods=["GET"]),
+        Route("/readyz", readiness.get_readyz, methods=["GET"]),
+        Route("/metrics", readiness.get_metrics, methods=["GET"]),
+        Route(f"{ADMIN}/partners/{{partner_id}}/tokens/refresh", tokens.refresh_tokens,
+              methods=["POST"]),
         Route(f"{ADMIN}/partners/{{partner_id}}/hubclientinfo/refresh",
               hubclientinfo.refresh_clients, methods=["POST"]),
         Route(f"{ADMIN}/credentials-token-a", admin.create_token_a, methods=["POST"]),
@@ -120,9 +131,13 @@ async def _ocpi_error(_request: Request, error: Exception) -> Response:
     return error_response(error)
 
 
+def _on_admin(request: Request) -> bool:
+    return bool(request.app.state.admin)
+
+
 async def _invalid_field(request: Request, error: Exception) -> Response:
     assert isinstance(error, InvalidField)
-    if request.url.path.startswith(ADMIN):
+    if _on_admin(request):
         return admin_error_response(AdminError(400, error.reason, error.path))
     rendered = InvalidParameters(error.reason, field=error.path,
                                  http_status=400 if isinstance(error, MalformedJson) else None)
@@ -136,7 +151,7 @@ async def _admin_error(_request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    if request.url.path.startswith(ADMIN):
+    if _on_admin(request):
         return admin_error_response(AdminError(error.status_code, str(error.detail)))
     if error.status_code == 405:
         return error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
@@ -185,7 +200,7 @@ async def _unexpected(request: Request, error: Exception) -> Response:
         log.warning("%s %s: the database is unavailable (%s)", request.method,
                     request.url.path, type(error).__name__)
         message = "the database is unavailable; retry shortly"
-        if request.url.path.startswith(ADMIN):
+        if _on_admin(request):
             return admin_error_response(AdminError(503, message, headers=_RETRY))
         rendered = ServerError(message, http_status=503)
         rendered.headers.update(_RETRY)
@@ -194,24 +209,25 @@ async def _unexpected(request: Request, error: Exception) -> Response:
               request.url.path, request.state.request_id, type(error).__name__, exc_info=error)
     rendered = ServerError(f"internal error, X-Request-ID {request.state.request_id}",
                            http_status=500)
-    if request.url.path.startswith(ADMIN):
+    if _on_admin(request):
         return admin_error_response(AdminError(500, rendered.message))
     return error_response(rendered)
 
 
-def create_app(
-    settings: Settings,
-    database: Database,
-    client: OCPIClient,
-    wakeup: Wakeup | None = None,
-    auth: Authenticator | None = None,
-    replica: Replica | None = None,
-) -> Starlette:
-    """The OCPI and admin HTTP app over the given database and outbound client."""
-    auth = auth or Authenticator(database, limiter=FailureLimiter(
-        limit=settings.auth_failure_limit, window=settings.auth_failure_window))
+@dataclass(frozen=True)
+class Apps:
+    """The two HTTP apps of one gateway, over the same Services."""
+
+    # Partners' listener (`--http`): OCPI only.
+    ocpi: Starlette
+    # The operator's listener (`--admin`): admin API, metrics, health.
+    admin: Starlette
+    services: Services
+
+
+def _app(routes: list[BaseRoute], services: Services, *, admin: bool) -> Starlette:
     app = Starlette(
-        routes=routes(),
+        routes=routes,
         middleware=[Middleware(RequestIds), Middleware(HeaderLimit), Middleware(TrailingSlashes)],
         exception_handlers={
             OCPIError: _ocpi_error,
@@ -226,7 +242,23 @@ def create_app(
     )
     # TrailingSlashes answers both forms; a redirect would be lost on many partner clients.
     app.router.redirect_slashes = False
-    app.state.services = Services(
+    app.state.services = services
+    app.state.admin = admin
+    return app
+
+
+def create_apps(
+    settings: Settings,
+    database: Database,
+    client: OCPIClient,
+    wakeup: Wakeup | None = None,
+    auth: Authenticator | None = None,
+    replica: Replica | None = None,
+) -> Apps:
+    """The OCPI app and the admin app over the given database and outbound client."""
+    auth = auth or Authenticator(database, limiter=FailureLimiter(
+        limit=settings.auth_failure_limit, window=settings.auth_failure_window))
+    services = Services(
         settings=settings,
         database=database,
         client=client,
@@ -238,7 +270,7 @@ def create_app(
         cache=ReadCache(database, size=settings.read_cache_size, ttl=1.0),
         replica=replica,
     )
-    services = app.state.services
     services.registry.on_registered = lambda partner: hubclientinfo.refresh_quietly(
         services, partner)
-    return app
+    return Apps(ocpi=_app(ocpi_routes(), services, admin=False),
+                admin=_app(admin_routes(), services, admin=True), services=services)

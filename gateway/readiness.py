@@ -4,7 +4,8 @@
 its work now: the database answers, its heartbeat renews its claims, its push worker runs;
 it also says whether change notes from the other replicas are heard (when they are not,
 caches fall back to expiring after a second: the replica still serves, correctly, so it
-stays ready, marked degraded). `/admin/metrics` gives the same in Prometheus' text format.
+stays ready, marked degraded). `/metrics` (admin listener) gives the same in Prometheus'
+text format.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class _ReplicaCollector(Collector):
 
 
 async def get_metrics(request: Request) -> Response:
-    """GET /admin/metrics (admin key): Prometheus text format."""
+    """GET /metrics (admin listener, admin key): Prometheus text format."""
     check_key(request)
     services = services_of(request)
     registry = CollectorRegistry(auto_describe=False)

@@ -162,7 +162,7 @@ class Registry:
         self.database = database
         self.client = client
         # Runs (in the background) once a partner is registered, whichever side started:
-        # a hub's HubClientInfo is pulled then (set by create_app).
+        # a hub's HubClientInfo is pulled then (set by create_apps).
         self.on_registered: Callable[[store.Partner], Coroutine[Any, Any, None]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 

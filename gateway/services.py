@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Services:
-    """The long-lived objects of one gateway, built once by create_app."""
+    """The long-lived objects of one gateway, built once by create_apps."""
 
     settings: Settings
     database: Database

@@ -20,7 +20,7 @@ import grpc
 from hypercorn.asyncio import serve as hypercorn_serve
 
 from gateway.addresses import AddressPolicy
-from gateway.app import create_app, server_config
+from gateway.app import create_apps, server_config
 from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
 from gateway.push import PushWorker
@@ -146,23 +146,30 @@ async def serve(
     stop: asyncio.Event,
     *,
     http_socket: socket.socket | None = None,
+    admin_socket: socket.socket | None = None,
     on_ready: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Run gRPC, HTTP and the push worker in this loop until `stop` is set;
-    `on_ready(http_port, grpc_port)`. When one part fails or ends by itself, stop the
-    others as `stop` would, then raise PartFailed."""
+    """Run gRPC, the OCPI and admin listeners and the push worker in this loop until `stop`
+    is set; `on_ready(http_port, grpc_port)`. When one part fails or ends by itself, stop
+    the others as `stop` would, then raise PartFailed."""
     from sidecar.servicers.server import ServerTls, create_server
 
     database = Database(settings.database)
     database.serving()
     await _prepare(database)
     sock = http_socket or bind(settings.http)
+    admin_sock = admin_socket or bind(settings.admin)
     http_port = sock.getsockname()[1]
+    admin_port = admin_sock.getsockname()[1]
     if settings.http.endswith(":0"):
         settings = replace(settings, http=f"{settings.http.rpartition(':')[0]}:{http_port}")
-    config = server_config()
-    # Hypercorn takes the descriptor over and closes it when it stops.
+    if settings.admin.endswith(":0"):
+        settings = replace(settings,
+                           admin=f"{settings.admin.rpartition(':')[0]}:{admin_port}")
+    config, admin_config = server_config(), server_config()
+    # Hypercorn takes the descriptors over and closes them when it stops.
     config.bind = [f"fd://{sock.detach()}"]
+    admin_config.bind = [f"fd://{admin_sock.detach()}"]
     wakeup = Wakeup()
     policy = AddressPolicy(settings.partner_networks)
     tls = ServerTls.from_files(settings.grpc_tls_cert, settings.grpc_tls_key,
@@ -174,8 +181,8 @@ async def serve(
             listener = Listener(database)
             worker = PushWorker(database, client, heartbeat=heartbeat,
                                 session_patch_interval=settings.session_patch_interval)
-            app = create_app(settings, database, client, wakeup,
-                             replica=Replica(heartbeat, listener, worker))
+            apps = create_apps(settings, database, client, wakeup,
+                               replica=Replica(heartbeat, listener, worker))
             wakeup.subscribe(worker.wake)
             grpc_server, grpc_port = await create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
@@ -185,7 +192,10 @@ async def serve(
             parts: dict[str, Coroutine[Any, Any, object]] = {
                 "gRPC server": grpc_server.wait_for_termination(),
                 "HTTP server": hypercorn_serve(
-                    app, config, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
+                    apps.ocpi, config, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
+                "admin server": hypercorn_serve(
+                    apps.admin, admin_config,  # type: ignore[arg-type]
+                    shutdown_trigger=stop.wait),
                 "push worker": worker.run(stop),
                 "heartbeat": heartbeat.run(stop),
             }
@@ -273,17 +283,17 @@ async def _announce(settings: Settings, database: Database, grpc_port: int) -> N
     security = ("mutual TLS" if settings.grpc_client_ca else "TLS"
                 if settings.grpc_tls_cert else "plaintext")
     log.info("OCPI on %s (versions: %s), admin API on %s/admin/, gRPC on %s:%d (%s)",
-             f"http://{settings.http}", settings.versions_url, settings.base_url, host, grpc_port,
-             security)
+             f"http://{settings.http}", settings.versions_url, settings.admin_url, host,
+             grpc_port, security)
     async with database.read() as connection:
         parties = await list_parties(connection)
     if not parties:
         log.warning("no CPO party yet: PUT %s/admin/parties/{country_code}/{party_id} with "
                     '{"business_details": {"name": …}}, or run `ocpi-sidecar db seed`',
-                    settings.base_url)
+                    settings.admin_url)
     log.info("next: give an eMSP a token A (POST %s/admin/credentials-token-a) or register "
              "with one (POST %s/admin/partners {\"versions_url\", \"token\"}), with "
-             "`Authorization: Bearer <admin key>`", settings.base_url, settings.base_url)
+             "`Authorization: Bearer <admin key>`", settings.admin_url, settings.admin_url)
 
 
 def _run_serve(settings: Settings) -> None:

@@ -157,7 +157,10 @@ def level_name(text: str) -> str:
 class Settings:
     """What `serve` needs; every field is a flag and an environment variable."""
 
-    http: str = option("127.0.0.1:8080", "HOST:PORT", "OCPI endpoints and `/admin/`", address)
+    http: str = option("127.0.0.1:8080", "HOST:PORT", "the OCPI endpoints partners call (and "
+                       "nothing else)", address)
+    admin: str = option("127.0.0.1:8081", "HOST:PORT", "the operator's listener: `/admin/` "
+                        "API, `/metrics`, `/healthz`, `/readyz`", address)
     grpc: str = option("127.0.0.1:50051", "HOST:PORT", "the core-facing gRPC API", address)
     database: str = option(
         "sqlite+aiosqlite:///var/ocpi-sidecar.db", "URL",
@@ -209,6 +212,11 @@ class Settings:
     def base_url(self) -> str:
         """Where partners reach our HTTP side (no trailing slash)."""
         return (self.public_url or f"http://{self.http}").rstrip("/")
+
+    @property
+    def admin_url(self) -> str:
+        """Where the operator reaches the admin listener (no trailing slash)."""
+        return f"http://{self.admin}"
 
     @property
     def versions_url(self) -> str:

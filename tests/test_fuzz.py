@@ -40,7 +40,7 @@ from ocpi_sidecar.v1 import (
 )
 from starlette.routing import Route
 
-from gateway.app import create_app, routes
+from gateway.app import admin_routes, create_apps, ocpi_routes
 from gateway.client import OCPIClient, outbound_http
 from sidecar.servicers.server import create_server
 from sidecar.settings import Secret, Settings
@@ -62,6 +62,7 @@ class Served:
     """The running servers and what the test needs of them."""
 
     base_url: str = ""
+    admin_url: str = ""
     grpc_address: str = ""
     db_file: Path = Path()
     partner_id: int = 0
@@ -104,9 +105,10 @@ async def _serve(served: Served) -> None:
             roles=[{"role": "EMSP", "country_code": "NL", "party_id": "MSP",
                     "business_details": {"name": "Fuzz eMSP"}}],
             outbound_token="outbound", inbound_token_hash=token_hash(TOKEN))
-    sock = free_socket()
+    sock, admin_sock = free_socket(), free_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app_settings = Settings(http=base.removeprefix("http://"), public_url=base,
+                            admin=f"127.0.0.1:{admin_sock.getsockname()[1]}",
                             admin_key=Secret(ADMIN_KEY), database=database.url,
                             # Wrong tokens are much of the input: no 429 to hide the rest.
                             auth_failure_limit=10**9)
@@ -115,13 +117,15 @@ async def _serve(served: Served) -> None:
     served.loop = asyncio.get_running_loop()
     try:
         async with outbound_http(timeout=2) as http:
-            app = create_app(app_settings, database, OCPIClient(http), wakeup)
+            apps = create_apps(app_settings, database, OCPIClient(http), wakeup)
             server, port = await create_server("127.0.0.1:0", database, wakeup,
                                                authorize_timeout=0.5)
             await server.start()
             try:
-                async with running(app, sock) as url:
+                async with running(apps.ocpi, sock) as url, \
+                        running(apps.admin, admin_sock) as admin_url:
                     served.base_url, served.grpc_address = url, f"127.0.0.1:{port}"
+                    served.admin_url = admin_url
                     served.ready.set()
                     await served.stop.wait()
             finally:
@@ -208,12 +212,14 @@ HEADERS = st.fixed_dictionaries({}, optional={
 })
 
 
-def route_methods() -> list[tuple[str, str]]:
+def route_methods() -> list[tuple[str, str, str]]:
+    """(listener, method, path) of every route of both listeners."""
     found = []
-    for route in routes():
-        assert isinstance(route, Route)
-        found += [(method, route.path) for method in sorted(route.methods or ())
-                  if method != "HEAD"]
+    for listener, routes in (("ocpi", ocpi_routes()), ("admin", admin_routes())):
+        for route in routes:
+            assert isinstance(route, Route)
+            found += [(listener, method, route.path) for method in sorted(route.methods or ())
+                      if method != "HEAD"]
     return found
 
 
@@ -239,9 +245,9 @@ def is_envelope(body: Any) -> bool:
     return isinstance(body, dict) and "status_code" in body and "timestamp" in body
 
 
-@pytest.mark.parametrize(("method", "path"), route_methods())
+@pytest.mark.parametrize(("listener", "method", "path"), route_methods())
 def test_http_route_never_fails_and_rejects_cleanly(
-    served: Served, http: httpx.Client, method: str, path: str
+    served: Served, http: httpx.Client, listener: str, method: str, path: str
 ) -> None:
     segments = st.lists(path_values(served), min_size=path.count("{"),
                         max_size=path.count("{"))
@@ -254,7 +260,8 @@ def test_http_route_never_fails_and_rejects_cleanly(
         sent = dict(headers)
         if authorization is not None:
             sent["Authorization"] = authorization
-        url = served.base_url + fill(path, segments) + (f"?{urlencode(query)}" if query else "")
+        base = served.base_url if listener == "ocpi" else served.admin_url
+        url = base + fill(path, segments) + (f"?{urlencode(query)}" if query else "")
         before = served.counts()
         reply = http.request(method, url, content=body, headers=sent)
         if path == "/readyz" and reply.status_code == 503:

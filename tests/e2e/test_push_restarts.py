@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +24,7 @@ from ocpi_sidecar.v1.locations_pb2 import OCPP16_CHARGE_POINT_STATUS_CHARGING
 
 from sidecar.store.engine import Database
 from tests.fixtures.emsp import FakeEmsp
+from tests.fixtures.http import SERVE_LISTENING
 from tests.fixtures.waiting import eventually
 from tests.servicers.test_locations import evse_status
 from tests.servicers.transaction_builders import (
@@ -37,7 +37,6 @@ from tests.servicers.transaction_builders import (
 
 pytestmark = pytest.mark.anyio
 
-LISTENING = re.compile(r"OCPI on http://(?P<http>\S+) .* gRPC on (?P<grpc>\S+)")
 ADMIN_KEY = "restart-admin-key"
 KEY = "locations/NL/CPA/LOC1"
 
@@ -75,7 +74,7 @@ async def serving(directory: Path, database_url: str) -> AsyncIterator[Sidecar]:
     """`ocpi-sidecar serve` on ports the kernel picks; killed at the end if still running."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
-        "--grpc", "127.0.0.1:0", "--database", database_url,
+        "--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--database", database_url,
         "--session-patch-interval", "0.2",
         cwd=directory, env={**os.environ, "OCPI_SIDECAR_ADMIN_KEY": ADMIN_KEY},
         stderr=asyncio.subprocess.PIPE)
@@ -89,11 +88,11 @@ async def serving(directory: Path, database_url: str) -> AsyncIterator[Sidecar]:
                 if not line:
                     raise AssertionError("serve ended before listening:\n" + "".join(lines))
                 lines.append(line)
-                found = LISTENING.search(line)
+                found = SERVE_LISTENING.search(line)
         # Keep reading what it logs, so that a full pipe never blocks it.
         drain = asyncio.create_task(_drain(process.stderr, lines))
         async with httpx.AsyncClient(
-            base_url=f"http://{found['http']}/admin", timeout=10,
+            base_url=f"http://{found['admin']}/admin", timeout=10,
             headers={"Authorization": f"Bearer {ADMIN_KEY}"},
         ) as admin, grpc.aio.insecure_channel(found["grpc"]) as channel:
             yield Sidecar(process, found["http"], admin, channel, lines)

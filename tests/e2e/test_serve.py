@@ -17,7 +17,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-LISTENING = re.compile(r"OCPI on http://(?P<http>\S+) .* gRPC on (?P<grpc>\S+)")
+from tests.fixtures.http import SERVE_LISTENING
 
 
 def _read_until_listening(process: subprocess.Popen[str], deadline: float) -> re.Match[str]:
@@ -28,24 +28,24 @@ def _read_until_listening(process: subprocess.Popen[str], deadline: float) -> re
         if not line:
             break
         seen.append(line)
-        found = LISTENING.search(line)
+        found = SERVE_LISTENING.search(line)
         if found:
             return found
     raise AssertionError("serve did not report its ports:\n" + "".join(seen))
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str, str]]:
     """`ocpi-sidecar serve` in a fresh directory, on ports the kernel picks."""
     env = {**os.environ, "OCPI_SIDECAR_ADMIN_KEY": "e2e-admin-key"}
     process = subprocess.Popen(
         [sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
-         "--grpc", "127.0.0.1:0"],
+         "--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
     )
     try:
         found = _read_until_listening(process, time.monotonic() + 30)
-        yield process, found["http"], found["grpc"]
+        yield process, found["http"], found["admin"], found["grpc"]
     finally:
         if process.poll() is None:
             process.kill()
@@ -53,13 +53,14 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
 
 
 def test_serve_answers_versions_and_health(
-    served: tuple[subprocess.Popen[str], str, str], tmp_path: Path
+    served: tuple[subprocess.Popen[str], str, str, str], tmp_path: Path
 ) -> None:
-    process, http_address, grpc_address = served
+    process, http_address, admin_address, grpc_address = served
     admin = {"Authorization": "Bearer e2e-admin-key"}
     with httpx.Client(base_url=f"http://{http_address}", timeout=10) as client:
         assert client.get("/ocpi/versions").status_code == 401
-        created = client.post("/admin/credentials-token-a", headers=admin)
+        created = client.post(f"http://{admin_address}/admin/credentials-token-a",
+                              headers=admin)
         assert created.status_code == 201
         token = base64.b64encode(created.json()["token"].encode()).decode()
         versions = client.get("/ocpi/versions", headers={"Authorization": f"Token {token}"})
@@ -91,10 +92,10 @@ def test_db_seed_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
 
 def _start(tmp_path: Path, arguments: list[str], env: dict[str, str],
            umask: int = -1,
-           ) -> tuple[subprocess.Popen[str], str]:
+           ) -> tuple[subprocess.Popen[str], re.Match[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
-         "--grpc", "127.0.0.1:0", *arguments],
+         "--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0", *arguments],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, umask=umask)
     try:
         found = _read_until_listening(process, time.monotonic() + 30)
@@ -102,7 +103,7 @@ def _start(tmp_path: Path, arguments: list[str], env: dict[str, str],
         process.kill()
         process.wait(10)
         raise
-    return process, found["http"]
+    return process, found
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -120,11 +121,12 @@ def test_admin_key_from_a_file_never_shows_in_the_process_list(
     arguments = ["--admin-key-file", str(key_file)] if by == "flag" else []
     if by == "environment":
         env["OCPI_SIDECAR_ADMIN_KEY_FILE"] = str(key_file)
-    process, http_address = _start(tmp_path, arguments, env)
+    process, found = _start(tmp_path, arguments, env)
+    admin_address = found["admin"]
     try:
         command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes()
         assert b"key-from-a-file" not in command_line
-        with httpx.Client(base_url=f"http://{http_address}/admin", timeout=10) as client:
+        with httpx.Client(base_url=f"http://{admin_address}/admin", timeout=10) as client:
             assert client.get("/partners", headers={
                 "Authorization": "Bearer key-from-a-file"}).status_code == 200
             assert client.get("/partners", headers={
@@ -147,10 +149,11 @@ def test_an_unreadable_admin_key_file_stops_serve_with_a_message(tmp_path: Path)
 
 def test_files_serve_makes_are_private_whatever_the_umask(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OCPI_SIDECAR_")}
-    process, http_address = _start(tmp_path, [], env, umask=0)
+    process, found = _start(tmp_path, [], env, umask=0)
+    admin_address = found["admin"]
     try:
         key = (tmp_path / "var" / "admin-key").read_text().strip()
-        with httpx.Client(base_url=f"http://{http_address}/admin", timeout=10) as client:
+        with httpx.Client(base_url=f"http://{admin_address}/admin", timeout=10) as client:
             # A write, so that the database has its -wal and -shm files beside it.
             assert client.post("/credentials-token-a", headers={
                 "Authorization": f"Bearer {key}"}).status_code == 201

@@ -74,7 +74,8 @@ def test_a_setting_that_had_no_flag_takes_one_and_the_flag_wins_over_the_variabl
 ) -> None:
     env = {**os.environ, "OCPI_SIDECAR_ADMIN_KEY": "options-admin-key",
            "OCPI_SIDECAR_AUTH_FAILURE_LIMIT": "1000"}
-    process, http_address = _start(tmp_path, ["--auth-failure-limit", "2"], env)
+    process, found = _start(tmp_path, ["--auth-failure-limit", "2"], env)
+    http_address = found["http"]
     try:
         wrong = {"Authorization": "Token d3Jvbmc="}
         with httpx.Client(base_url=f"http://{http_address}", timeout=10) as client:

@@ -98,20 +98,22 @@ def pki(tmp_path: Path) -> Pki:
 
 def _serve(tmp_path: Path, *options: str, **environment: str) -> Iterator[str]:
     """Yields the gRPC address (then the HTTP one, from `_serve_both`)."""
-    for grpc_address, _ in _serve_both(tmp_path, *options, **environment):
+    for grpc_address, _, _ in _serve_both(tmp_path, *options, **environment):
         yield grpc_address
 
 
-def _serve_both(tmp_path: Path, *options: str, **environment: str) -> Iterator[tuple[str, str]]:
+def _serve_both(tmp_path: Path, *options: str,
+                **environment: str) -> Iterator[tuple[str, str, str]]:
+    """Yields the gRPC, HTTP and admin addresses."""
     env = {**os.environ, "OCPI_SIDECAR_ADMIN_KEY": "e2e-admin-key", **environment}
     process = subprocess.Popen(
         [sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
-         "--grpc", "127.0.0.1:0", *options],
+         "--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0", *options],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
     )
     try:
         found = _read_until_listening(process, time.monotonic() + 30)
-        yield found["grpc"], found["http"]
+        yield found["grpc"], found["http"], found["admin"]
     finally:
         process.terminate()
         process.wait(20)
@@ -186,9 +188,9 @@ def test_serve_refuses_half_a_tls_configuration(tmp_path: Path) -> None:
 
 def test_serve_calls_no_partner_outside_the_partner_networks(tmp_path: Path) -> None:
     admin = {"Authorization": "Bearer e2e-admin-key"}
-    for _, http_address in _serve_both(
+    for _, http_address, admin_address in _serve_both(
             tmp_path, OCPI_SIDECAR_PARTNER_NETWORKS="10.0.0.0/8, 192.168.0.0/16"):
-        with httpx.Client(base_url=f"http://{http_address}/admin", headers=admin,
+        with httpx.Client(base_url=f"http://{admin_address}/admin", headers=admin,
                           timeout=10) as client:
             assert client.put("/parties/NL/CPA", json={
                 "business_details": {"name": "CPO A"}}).status_code in (200, 201)

@@ -21,7 +21,7 @@ def test_a_push_worker_that_dies_stops_serve_with_its_reason(tmp_path: Path) -> 
     database = tmp_path / "sidecar.db"
     process = subprocess.Popen(
         [sys.executable, "-m", "sidecar", "serve", "--http", "127.0.0.1:0",
-         "--grpc", "127.0.0.1:0", "--database", f"sqlite+aiosqlite:///{database}"],
+         "--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--database", f"sqlite+aiosqlite:///{database}"],
         cwd=tmp_path, env={**os.environ, "OCPI_SIDECAR_ADMIN_KEY": "supervised"},
         stderr=subprocess.PIPE, text=True)
     try:

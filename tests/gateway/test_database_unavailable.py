@@ -61,7 +61,7 @@ async def test_admin_answers_503(cpo_without_database: Cpo) -> None:
 
 
 async def test_readiness_says_not_ready_and_liveness_alive(cpo_without_database: Cpo) -> None:
-    base = cpo_without_database.settings.base_url
+    base = cpo_without_database.settings.admin_url
     async with httpx.AsyncClient(timeout=10) as client:
         ready = await client.get(f"{base}/readyz")
         alive = await client.get(f"{base}/healthz")

@@ -88,7 +88,7 @@ async def test_guessing_over_http_gets_429_while_another_source_still_works(
         # Refused before the token is looked at: even the right one, from the guesser.
         assert (await guesser.get(cpo.versions_url,
                                   headers={"Authorization": good})).status_code == 429
-        admin = await guesser.get(f"{cpo.settings.base_url}/admin/partners",
+        admin = await guesser.get(f"{cpo.admin_url}/partners",
                                   headers={"Authorization": f"Bearer {ADMIN_KEY}"})
         assert admin.status_code == 429 and "error" in admin.json()
         assert "retry-after" in admin.headers
@@ -97,7 +97,7 @@ async def test_guessing_over_http_gets_429_while_another_source_still_works(
 
 
 async def test_guessing_the_admin_key_gets_429(cpo: Cpo) -> None:
-    async with httpx.AsyncClient(base_url=f"{cpo.settings.base_url}/admin",
+    async with httpx.AsyncClient(base_url=cpo.admin_url,
                                  timeout=10) as guesser:
         codes = [(await guesser.get("/partners", headers={
             "Authorization": f"Bearer {secrets.token_urlsafe(24)}"})).status_code

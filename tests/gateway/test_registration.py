@@ -221,7 +221,7 @@ async def test_unknown_path_and_method_get_an_envelope(cpo: Cpo, emsp: FakeEmsp)
 
 async def test_admin_requires_its_key(cpo: Cpo, emsp: FakeEmsp) -> None:
     assert emsp.http is not None
-    base = f"{cpo.settings.base_url}/admin"
+    base = cpo.admin_url
     assert (await emsp.http.post(f"{base}/credentials-token-a")).status_code == 401
     wrong = await emsp.http.get(f"{base}/partners", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and wrong.json()["error"]
