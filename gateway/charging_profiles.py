@@ -26,6 +26,8 @@ from sidecar.store import commands as store
 from sidecar.store.sessions import partner_session
 
 _R = ChargingProfileResponseType
+# The longest `duration` asked for: the contract's int32 (smart_charging.proto).
+MAX_DURATION = 2**31 - 1
 
 
 class _Query(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,8 +40,12 @@ def _query(request: Request, *, duration: bool) -> _Query:
     data: dict[str, object] = {"response_url": params.get("response_url")}
     if duration:
         raw = params.get("duration")
-        if raw is None or not raw.isdigit():
-            raise InvalidParameters("required, a whole number of seconds", field="duration")
+        # ASCII digits only (str.isdigit() takes "²", which int() refuses), and no more than
+        # the core's int32 takes: a larger number would be stored, then fail on its way out.
+        if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 10 \
+                or int(raw) > MAX_DURATION:
+            raise InvalidParameters(f"required, a whole number of seconds up to {MAX_DURATION}",
+                                    field="duration")
         data["duration"] = int(raw)
     if data["response_url"] is None:
         raise InvalidParameters("required", field="response_url")

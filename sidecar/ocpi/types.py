@@ -73,7 +73,8 @@ URL = Annotated[str, msgspec.Meta(max_length=255)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 
 # DateTime: RFC 3339, UTC. The codec turns a value without a designator into UTC.
-DateTime = datetime
+# Described as a JSON Schema date-time (msgspec says only "string" of any datetime).
+DateTime = Annotated[datetime, msgspec.Meta(extra_json_schema={"format": "date-time"})]
 
 
 class Struct(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=False):
