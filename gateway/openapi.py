@@ -43,7 +43,7 @@ from sidecar.ocpi.patch import partial_type
 from sidecar.ocpi.sessions import ChargingPreferences, Session
 from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.tokens import Token
-from sidecar.ocpi.types import URL, CiString2, CiString3, CiString36
+from sidecar.ocpi.types import CiString2, CiString3, CiString36
 from sidecar.ocpi.versions import Version, VersionDetails
 
 JSON = "application/json"
@@ -87,6 +87,8 @@ class Admin:
     query: tuple[str, ...] = ()
     key: bool = True
     media_type: str = JSON
+    # It calls the partner: 502 when the partner fails or cannot be reached.
+    calls_partner: bool = False
 
 
 OBJECT: dict[str, Any] = {"type": "object"}
@@ -150,11 +152,12 @@ OPERATIONS: dict[str, Ocpi | Admin] = {
     "GET /openapi.json": Admin("This document", OBJECT, key=False),
     f"POST {ADMIN}/partners/{{partner_id}}/tokens/refresh": Admin(
         "Pull the partner's Tokens list into our cache", OBJECT, body=RefreshRequest,
-        body_required=False),
+        body_required=False, calls_partner=True),
     f"POST {ADMIN}/partners/{{partner_id}}/hubclientinfo/refresh": Admin(
         "Pull the hub's ClientInfo list", {
             "type": "object", "required": ["claimed", "refused", "released"],
-            "properties": {"claimed": STRINGS, "refused": STRINGS, "released": STRINGS}}),
+            "properties": {"claimed": STRINGS, "refused": STRINGS, "released": STRINGS}},
+        calls_partner=True),
     f"POST {ADMIN}/credentials-token-a": Admin(
         "A new registration token (token A) and our versions URL", {
             "type": "object", "required": ["token", "versions_url", "token_base64"],
@@ -163,13 +166,13 @@ OPERATIONS: dict[str, Ocpi | Admin] = {
         status=201, body=TokenARequest, body_required=False),
     f"GET {ADMIN}/partners": Admin("Every partner, registered or not", ARRAY),
     f"POST {ADMIN}/partners": Admin("Register with an eMSP using its token A", OBJECT,
-                                    status=201, body=RegisterRequest),
+                                    status=201, body=RegisterRequest, calls_partner=True),
     f"GET {ADMIN}/partners/{{partner_id}}": Admin("One partner", OBJECT),
     f"DELETE {ADMIN}/partners/{{partner_id}}": Admin("Unregister a partner", OBJECT),
     f"PATCH {ADMIN}/partners/{{partner_id}}": Admin("Change how we call a partner", OBJECT,
                                                    body=PartnerChange),
     f"POST {ADMIN}/partners/{{partner_id}}/rotate": Admin(
-        "Update credentials: new tokens both ways", OBJECT),
+        "Update credentials: new tokens both ways", OBJECT, calls_partner=True),
     f"GET {ADMIN}/partners/{{partner_id}}/push-status": Admin(
         "Pending pushes, failures, last success", OBJECT),
     f"POST {ADMIN}/locations/{{location_id}}/publish": Admin(
@@ -183,6 +186,14 @@ OPERATIONS: dict[str, Ocpi | Admin] = {
         "Add a CPO party or change its details", OBJECT, body=PartyRequest),
 }
 
+# URLs a partner gives us to call, as gateway/urls.py takes them: absolute http(s), a host,
+# printable ASCII. msgspec knows them only as strings of at most 255 characters.
+PARTNER_URL = {"type": "string", "maxLength": 255,
+               "pattern": r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?(/[!-~]*)?$"}
+PARTNER_URLS = {("Credentials", "url"), ("RegisterRequest", "versions_url"),
+                *((name, "response_url") for name in (
+                    "CancelReservation", "ReserveNow", "StartSession", "StopSession",
+                    "UnlockConnector", "SetChargingProfile"))}
 _NUMBER = {"type": "integer", "minimum": 0, "maximum": MAX_NUMBER}
 _DATE_TIME = {"type": "string", "format": "date-time"}
 # Query parameters by name: (schema, required).
@@ -191,7 +202,7 @@ QUERY: dict[str, tuple[Any, bool]] = {
     "date_from": (_DATE_TIME, False), "date_to": (_DATE_TIME, False),
     "type": (TokenType, False),
     "duration": ({"type": "integer", "minimum": 0, "maximum": MAX_DURATION}, True),
-    "response_url": (URL, True),
+    "response_url": (PARTNER_URL, True),
     "country_code": (CiString2, False), "party_id": (CiString3, False),
 }
 # Path parameters by name; any other is a plain string.
@@ -242,6 +253,8 @@ class _Schemas:
             "description": "The body of the command named in the path.",
             "anyOf": [{"$ref": REF.format(name=t.__name__)} for t in _COMMANDS]}
         document["paths"] = _numbers(_fill(document["paths"], schemas))
+        for name, field in PARTNER_URLS:
+            components[name]["properties"][field] = PARTNER_URL
         document["components"]["schemas"] = _numbers(components)
 
 
@@ -328,6 +341,9 @@ def _admin(method: str, path: str, route: Route, op: Admin,
         responses["503"] = {"description": "not ready", "content": _content(READY)}
     else:
         responses["5XX"] = {"description": "server error", "content": problem}
+    if op.calls_partner:
+        responses["502"] = {"description": "the partner failed or could not be reached",
+                            "content": problem}
     responses["4XX"] = {"description": "error", "content": problem}
     operation: dict[str, Any] = {
         "summary": op.summary, "tags": ["admin" if path.startswith(ADMIN) else "operations"],

@@ -12,15 +12,9 @@ Derandomized and bounded per route, so a run is the same every time and takes se
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import socket
-import sqlite3
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -40,120 +34,18 @@ from ocpi_sidecar.v1 import (
 )
 from starlette.routing import Route
 
-from gateway.app import admin_routes, create_apps, ocpi_routes
-from gateway.client import OCPIClient, outbound_http
-from sidecar.servicers.server import create_server
-from sidecar.settings import Secret, Settings
-from sidecar.store import seed
-from sidecar.store.engine import Database
-from sidecar.store.outbox import Wakeup
-from sidecar.store.partners import REGISTERED, insert_partner
-from sidecar.store.secrets import token_hash
-from tests.fixtures.http import free_socket, running
+from gateway.app import admin_routes, ocpi_routes
+from tests.fixtures.threaded import ADMIN_KEY, TOKEN, Served, serving_in_thread
 
-ADMIN_KEY = "fuzz-admin-key"
-TOKEN = "fuzz-partner-token"
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-@dataclass
-class Served:
-    """The running servers and what the test needs of them."""
-
-    base_url: str = ""
-    admin_url: str = ""
-    grpc_address: str = ""
-    db_file: Path = Path()
-    partner_id: int = 0
-    ready: threading.Event = field(default_factory=threading.Event)
-    loop: asyncio.AbstractEventLoop | None = None
-    stop: asyncio.Event | None = None
-    failed: BaseException | None = None
-
-    def counts(self) -> dict[str, int]:
-        """Rows per table, read through a connection of our own (WAL: committed rows); not
-        the replicas' own bookkeeping (heartbeats, which core streams are open), which
-        changes by itself."""
-        with sqlite3.connect(self.db_file) as connection:
-            names = [r[0] for r in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")
-                if r[0] not in ("replicas", "core_streams")]
-            return {n: connection.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]
-                    for n in names}
-
-
-def refused_url() -> str:
-    """A loopback URL where nothing listens: every call to the partner is refused at once."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/ocpi"
-
-
-async def _serve(served: Served) -> None:
-    database = Database(f"sqlite+aiosqlite:///{served.db_file}")
-    await seed.seed(database)
-    emsp = refused_url()
-    async with database.write() as connection:
-        served.partner_id = await insert_partner(
-            connection, status=REGISTERED, versions_url=f"{emsp}/versions", version="2.2.1",
-            endpoints=[{"identifier": m, "role": r, "url": f"{emsp}/{m}"} for m, r in (
-                ("credentials", "SENDER"), ("tokens", "SENDER"), ("locations", "RECEIVER"),
-                ("sessions", "RECEIVER"), ("cdrs", "RECEIVER"))],
-            roles=[{"role": "EMSP", "country_code": "NL", "party_id": "MSP",
-                    "business_details": {"name": "Fuzz eMSP"}}],
-            outbound_token="outbound", inbound_token_hash=token_hash(TOKEN))
-    sock, admin_sock = free_socket(), free_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app_settings = Settings(http=base.removeprefix("http://"), public_url=base,
-                            admin=f"127.0.0.1:{admin_sock.getsockname()[1]}",
-                            admin_key=Secret(ADMIN_KEY), database=database.url,
-                            # Wrong tokens are much of the input: no 429 to hide the rest.
-                            auth_failure_limit=10**9)
-    wakeup = Wakeup()
-    served.stop = asyncio.Event()
-    served.loop = asyncio.get_running_loop()
-    try:
-        async with outbound_http(timeout=2) as http:
-            apps = create_apps(app_settings, database, OCPIClient(http), wakeup)
-            server, port = await create_server("127.0.0.1:0", database, wakeup,
-                                               authorize_timeout=0.5)
-            await server.start()
-            try:
-                async with running(apps.ocpi, sock) as url, \
-                        running(apps.admin, admin_sock) as admin_url:
-                    served.base_url, served.grpc_address = url, f"127.0.0.1:{port}"
-                    served.admin_url = admin_url
-                    served.ready.set()
-                    await served.stop.wait()
-            finally:
-                await server.stop(grace=None)
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Both servers in a thread with its own event loop, for the whole module."""
-    state = Served(db_file=tmp_path_factory.mktemp("fuzz") / "sidecar.db")
-
-    def run() -> None:
-        try:
-            asyncio.run(_serve(state))
-        except BaseException as error:
-            state.failed = error
-            state.ready.set()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    # Bounded wait for start-up (not a synchronisation by sleeping: the event is set).
-    assert state.ready.wait(60) and state.failed is None, state.failed
-    yield state
-    assert state.loop is not None and state.stop is not None
-    state.loop.call_soon_threadsafe(state.stop.set)
-    thread.join(30)
+    with serving_in_thread(tmp_path_factory.mktemp("fuzz") / "sidecar.db") as state:
+        yield state
 
 
 # --- HTTP --------------------------------------------------------------------------------
