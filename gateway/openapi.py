@@ -9,7 +9,7 @@ security scheme. A route without an entry there fails the document, so none is f
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,7 +258,7 @@ class _Schemas:
         document["components"]["schemas"] = _numbers(components)
 
 
-def _fill(node: Any, schemas: list[Any]) -> Any:
+def _fill(node: Any, schemas: Sequence[Any]) -> Any:
     """`node` with each placeholder replaced by its type's schema."""
     if isinstance(node, dict):
         if set(node) == {"x-type"}:
