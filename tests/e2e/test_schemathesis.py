@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import (
@@ -30,14 +31,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from gateway.app import admin_routes, ocpi_routes
-from gateway.openapi import operations
+from gateway.openapi import OPERATIONS, Ocpi, operations
 from sidecar.store.partners import REGISTERED
 from sidecar.store.secrets import token_hash
 from tests.fixtures.threaded import ADMIN_KEY, TOKEN, Served, add_partner, serving_in_thread
 
-# Cases per operation: about 30 operations, so this bounds the whole run.
-EXAMPLES = 20
-BOUNDED = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+# Cases per operation and mode (about 40 operations, 30 with inputs to make invalid): this
+# bounds the whole run.
+EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
+BOUNDED = settings(deadline=None, derandomize=True, database=None,
                    suppress_health_check=list(HealthCheck))
 CHECKS = [status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
@@ -55,6 +57,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def schema(served: Served) -> Any:
     # Loaded the way a user loads it: from the admin listener, without a key.
     return schemathesis.openapi.from_url(f"{served.admin_url}/openapi.json")
+
+
+def every_case() -> list[Any]:
+    """Each operation in both modes; negative only where there is an input to make invalid
+    (a parameter or a body): else schemathesis has no case to give."""
+    found = []
+    for listener, method, path in every_operation():
+        route = OPERATIONS[f"{method} {path}"]
+        has_input = "{" in path or route.query or route.body is not None or (
+            isinstance(route, Ocpi) and (route.paged or not route.registration))
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            if mode == GenerationMode.POSITIVE or has_input:
+                found.append(pytest.param(listener, method, path, mode,
+                                          id=f"{method} {path} {mode.value}"))
+    return found
 
 
 def every_operation() -> list[tuple[str, str, str]]:
@@ -114,9 +131,9 @@ def rejected(listener: str, response: Any) -> bool:
     return bool(response.json()["status_code"] != 1000)
 
 
-@pytest.mark.parametrize(("listener", "method", "path"), every_operation())
+@pytest.mark.parametrize(("listener", "method", "path", "mode"), every_case())
 def test_operation_conforms_and_rejects_cleanly(
-    served: Served, schema: Any, listener: str, method: str, path: str
+    served: Served, schema: Any, listener: str, method: str, path: str, mode: GenerationMode
 ) -> None:
     base_url = served.base_url if listener == "ocpi" else served.admin_url
     auth = OCPI_AUTH if listener == "ocpi" else ADMIN_AUTH
@@ -126,8 +143,8 @@ def test_operation_conforms_and_rejects_cleanly(
     answers = {int(code) for code in operation.definition.raw["responses"]
                if code.isdigit() and code.startswith("5")}
 
-    @BOUNDED
-    @given(case=operation.as_strategy(), aimed=st.booleans())
+    @settings(BOUNDED, max_examples=EXAMPLES[mode])
+    @given(case=operation.as_strategy(mode), aimed=st.booleans())
     def check(case: Any, aimed: bool) -> None:
         if aimed:
             aim(case, served)
