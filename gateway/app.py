@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import (
@@ -151,12 +151,26 @@ async def _admin_error(_request: Request, error: Exception) -> Response:
     return admin_error_response(error)
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method the path has. Each route holds one method, and Starlette's 405 names only
+    those of the first route on the path, where RFC 9110 wants them all."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    allow = _allowed(request) if error.status_code == 405 else []
     if _on_admin(request):
-        return admin_error_response(AdminError(error.status_code, str(error.detail)))
+        return admin_error_response(AdminError(
+            error.status_code, str(error.detail),
+            headers={"Allow": ", ".join(allow)} if allow else None))
     if error.status_code == 405:
-        return error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
+        return error_response(MethodNotAllowed(f"{request.method} is not allowed here",
+                                               allow=allow))
     if error.status_code == 404:
         return error_response(NotFound(f"no OCPI endpoint at {request.url.path}"))
     rendered = OCPIError(str(error.detail), http_status=error.status_code)

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import MethodNotAllowed
+from gateway.registration import WHEN_REGISTERED, WHEN_UNREGISTERED
 from gateway.services import services_of
 from gateway.transport import ocpi_response
 from sidecar.ocpi import codec
@@ -17,7 +18,7 @@ async def get_credentials(request: Request) -> Response:
     services = services_of(request)
     caller, token = await services.auth.authenticate(request)
     if caller.partner is None:
-        raise MethodNotAllowed("not registered")
+        raise MethodNotAllowed("not registered", allow=WHEN_UNREGISTERED)
     return ocpi_response(await services.registry.our_credentials(token))
 
 
@@ -26,7 +27,8 @@ async def post_credentials(request: Request) -> Response:
     services = services_of(request)
     caller, _ = await services.auth.authenticate(request)
     if caller.partner is not None:
-        raise MethodNotAllowed("already registered: use PUT to update, DELETE to end")
+        raise MethodNotAllowed("already registered: use PUT to update, DELETE to end",
+                               allow=WHEN_REGISTERED)
     offered = codec.decode(await request.body(), Credentials)
     return ocpi_response(await services.registry.accept(caller, offered))
 
@@ -36,7 +38,8 @@ async def put_credentials(request: Request) -> Response:
     services = services_of(request)
     caller, _ = await services.auth.authenticate(request)
     if caller.partner is None:
-        raise MethodNotAllowed("not registered: use POST with a registration token")
+        raise MethodNotAllowed("not registered: use POST with a registration token",
+                               allow=WHEN_UNREGISTERED)
     offered = codec.decode(await request.body(), Credentials)
     return ocpi_response(await services.registry.update(caller, offered))
 

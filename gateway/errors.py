@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class OCPIError(Exception):
     """Base: raise it anywhere under a request; the app renders the envelope."""
@@ -117,5 +119,12 @@ class NotFound(OCPIError):
 
 
 class MethodNotAllowed(OCPIError):
+    """`allow`: the methods that would be, for the Allow header a 405 must carry (RFC 9110)."""
+
     http_status = 405
     default_message = "Method not allowed"
+
+    def __init__(self, message: str | None = None, *, allow: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        if allow:
+            self.headers["Allow"] = ", ".join(allow)

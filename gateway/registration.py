@@ -33,6 +33,9 @@ from sidecar.store.parties import list_parties
 from sidecar.store.secrets import new_token, token_hash
 
 log = logging.getLogger(__name__)
+# The credentials methods a caller may use, registered or with a registration token.
+WHEN_REGISTERED = ("GET", "PUT", "DELETE")
+WHEN_UNREGISTERED = ("POST",)
 
 # What we do with each partner module: push to its Receiver, or use its Tokens Sender.
 PUSHED_MODULES = ("locations", "sessions", "cdrs", "tariffs")
@@ -199,7 +202,8 @@ class Registry:
     async def accept(self, caller: store.Caller, offered: Credentials) -> Credentials:
         """POST: a partner registers with the token A we gave it (we answer with token C)."""
         if caller.partner is not None or caller.registration_id is None:
-            raise MethodNotAllowed("already registered: use PUT to update, DELETE to end")
+            raise MethodNotAllowed("already registered: use PUT to update, DELETE to end",
+                                   allow=WHEN_REGISTERED)
         await self._our_roles()
         roles = _roles(offered)
         token_base64 = caller.registration_token_base64
@@ -229,7 +233,8 @@ class Registry:
         """PUT: a registered partner gives a new token (and maybe new endpoints); new token C."""
         partner = caller.partner
         if partner is None or partner.status != store.REGISTERED:
-            raise MethodNotAllowed("not registered: use POST with a registration token")
+            raise MethodNotAllowed("not registered: use POST with a registration token",
+                                   allow=WHEN_UNREGISTERED)
         await self._our_roles()
         found = await discover(self.client, offered.url, offered.token,
                                token_base64=partner.outbound_token_base64)
@@ -249,7 +254,7 @@ class Registry:
         """DELETE: the partner ends the registration; its token stops working at once."""
         partner = caller.partner
         if partner is None or partner.status != store.REGISTERED:
-            raise MethodNotAllowed("not registered")
+            raise MethodNotAllowed("not registered", allow=WHEN_UNREGISTERED)
         await self._forget_partner(partner.id)
 
     async def _forget_partner(self, partner_id: int) -> None:

@@ -136,6 +136,8 @@ async def test_post_when_registered_is_405(cpo: Cpo, emsp: FakeEmsp) -> None:
     reply = await emsp.call_cpo("POST", cpo.url("credentials"),
                                 json=emsp.credentials("another-token"))
     assert reply.status_code == 405
+    # RFC 9110: a 405 says what is allowed (found by schemathesis: no Allow at all).
+    assert reply.headers["allow"] == "GET, PUT, DELETE"
 
 
 async def test_put_and_delete_with_token_a_are_405(cpo: Cpo, emsp: FakeEmsp) -> None:
@@ -144,6 +146,7 @@ async def test_put_and_delete_with_token_a_are_405(cpo: Cpo, emsp: FakeEmsp) -> 
                               json=emsp.credentials("x" * 20))
     delete = await emsp.call_cpo("DELETE", cpo.url("credentials"), token_a)
     assert (put.status_code, delete.status_code) == (405, 405)
+    assert put.headers["allow"] == delete.headers["allow"] == "POST"
     # Token A is still good for its one purpose.
     assert (await emsp.register_with(cpo.versions_url, token_a)).json()["status_code"] == 1000
 
@@ -217,6 +220,14 @@ async def test_unknown_path_and_method_get_an_envelope(cpo: Cpo, emsp: FakeEmsp)
     assert unknown.status_code == 404 and unknown.json()["status_code"] == 2000
     patch = await emsp.http.patch(cpo.url("credentials"))
     assert patch.status_code == 405 and "timestamp" in patch.json()
+    # Every method of the path, not only those of the first route on it.
+    assert patch.headers["allow"] == "DELETE, GET, HEAD, POST, PUT"
+
+
+async def test_admin_405_names_every_method_of_the_path(cpo: Cpo) -> None:
+    reply = await cpo.admin.put("/partners")
+    assert reply.status_code == 405 and "error" in reply.json()
+    assert reply.headers["allow"] == "GET, HEAD, POST"
 
 
 async def test_admin_requires_its_key(cpo: Cpo, emsp: FakeEmsp) -> None:
