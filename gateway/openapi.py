@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 import msgspec
@@ -383,7 +384,7 @@ def document(ocpi: list[BaseRoute], admin: list[BaseRoute], ocpi_url: str,
                                     else _admin(method, path, route, op, schemas))
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "ocpi-sidecar", "version": "2.2.1",
+        "info": {"title": "ocpi-sidecar", "version": version("ocpi-sidecar"),
                  "description": "OCPI 2.2.1 CPO interfaces (partners' listener) and the "
                  "admin API, metrics and health (the operator's listener)."},
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
