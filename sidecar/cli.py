@@ -137,9 +137,9 @@ def _check_writable(path: Path) -> None:
     directory."""
     parent = next(p for p in path.absolute().parents if p.exists())
     if not parent.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(parent))
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent))
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, "not writable", str(parent))
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(parent))
 
 
 def _unwritable(path: Path, error: OSError, option: str) -> Unavailable:
@@ -226,19 +226,12 @@ async def serve(
     from sidecar.store.outbox import Wakeup
     from sidecar.store.signals import Listener
 
+    # Listeners first, the database next: a start that cannot have its ports fails before
+    # it has touched the database (or applied a migration).
+    sock = http_socket or bind(settings.http, "http")
+    admin_sock = admin_socket or bind(settings.admin, "admin")
     database = _database(settings.database)
     database.serving()
-    try:
-        sock = http_socket or bind(settings.http, "http")
-        admin_sock = admin_socket or bind(settings.admin, "admin")
-        if not await _until_stopped(stop, _prepare(database)):
-            sock.close()
-            admin_sock.close()
-            await database.dispose()
-            return
-    except BaseException:
-        await database.dispose()
-        raise
     http_port = sock.getsockname()[1]
     admin_port = admin_sock.getsockname()[1]
     if settings.http.endswith(":0"):
@@ -271,13 +264,16 @@ async def serve(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
                 authorize_timeout=settings.authorize_timeout, currency=settings.currency,
                 tls=tls), settings.grpc)
-            await grpc_server.start()
-            if before_ready is not None:
-                try:
-                    before_ready()
-                except BaseException:
+            try:
+                if not await _until_stopped(stop, _prepare(database)):
                     await grpc_server.stop(None)
-                    raise
+                    return
+                if before_ready is not None:
+                    before_ready()
+            except BaseException:
+                await grpc_server.stop(None)
+                raise
+            await grpc_server.start()
             parts: dict[str, Coroutine[Any, Any, object]] = {
                 "gRPC server": grpc_server.wait_for_termination(),
                 "HTTP server": hypercorn_serve(
@@ -450,6 +446,11 @@ async def _announce(settings: Settings, database: Database, grpc_port: int) -> N
 
 
 def _run_serve(settings: Settings, stopping: Stopping, new_key: bool) -> None:
+    if settings.log_level != "DEBUG":
+        # gRPC's C core writes to stderr past Python's logging, in a shape of its own (and
+        # says again what we report in one line, like a port in use): silent unless the
+        # operator asks for it with GRPC_VERBOSITY. Read when grpc is first imported.
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     async def main() -> None:
         stop = stopping.in_loop()
         before_ready = (lambda: _keep_admin_key(settings.admin_key)  # type: ignore[arg-type]
