@@ -11,6 +11,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -451,11 +452,12 @@ def _run_serve(settings: Settings, stopping: Stopping, new_key: bool) -> None:
         # says again what we report in one line, like a port in use): silent unless the
         # operator asks for it with GRPC_VERBOSITY. Read when grpc is first imported.
         os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    key = settings.admin_key
+
     async def main() -> None:
         stop = stopping.in_loop()
-        before_ready = (lambda: _keep_admin_key(settings.admin_key)  # type: ignore[arg-type]
-                        ) if new_key else None
-        await serve(settings, stop, before_ready=before_ready)
+        keep = partial(_keep_admin_key, key) if new_key and key is not None else None
+        await serve(settings, stop, before_ready=keep)
 
     try:
         import uvloop
