@@ -168,6 +168,12 @@ def test_a_port_another_serve_holds_is_one_line_and_exit_1(
                       env={"OCPI_SIDECAR_ADMIN_KEY": "second"})
         _one_line(second, 1, f"--{option} (OCPI_SIDECAR_{option.upper()})", found[option],
                   "in use")
+        # Nor can any socket share it by asking for SO_REUSEPORT: the first did not offer it.
+        host, _, port = found[option].rpartition(":")
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            with pytest.raises(OSError, match="in use"):
+                probe.bind((host, int(port)))
         # The first one still answers on it, alone.
         assert httpx.get(f"http://{found['http']}/ocpi/versions",
                          timeout=10).status_code == 401
