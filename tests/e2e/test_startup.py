@@ -143,15 +143,6 @@ def test_a_var_that_is_a_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert (tmp_path / "var").read_text() == "not a directory\n"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only directory")
-def test_a_read_only_working_directory_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    tmp_path.chmod(0o500)
-    try:
-        _one_line(_run(tmp_path, "serve", *FREE_PORTS), 1, "var/", "writable")
-    finally:
-        tmp_path.chmod(0o700)
-
-
 @pytest.mark.parametrize("option", ["grpc", "http", "admin"])
 def test_a_port_another_serve_holds_is_one_line_and_exit_1(
     option: str, tmp_path: Path
