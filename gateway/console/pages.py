@@ -164,7 +164,9 @@ class Console:
                              "Bearer " + form.get("key", ""))
         except AdminError as error:
             message = "wrong admin key" if error.http_status == 401 else error.message
-            return self.render(request, "login.html", error.http_status, error=message)
+            page = self.render(request, "login.html", error.http_status, error=message)
+            page.headers.update(error.headers)
+            return page
         except Refused as error:
             return self.render(request, "login.html", error.status, error=error.message)
         session_id, _ = self.sessions.open()

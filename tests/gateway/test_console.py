@@ -93,6 +93,13 @@ async def test_pages_and_actions_without_a_session_redirect_to_the_login(
     assert "Admin key" in (await browser.get(f"{UI}/login")).text
 
 
+async def test_the_partners_listener_has_no_console(cpo: Cpo) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        for path in (UI, f"{UI}/login"):
+            answer = await client.get(cpo.settings.public_url + path)
+            assert answer.status_code == 404 and answer.json()["status_code"] != 1000, path
+
+
 async def test_wrong_key_shows_the_error_sets_no_cookie_and_counts_in_the_api_limiter(
     cpo: Cpo, browser: httpx.AsyncClient,
 ) -> None:
@@ -105,6 +112,7 @@ async def test_wrong_key_shows_the_error_sets_no_cookie_and_counts_in_the_api_li
         await log_in(browser, "not-the-key")
     limited = await log_in(browser)
     assert limited.status_code == 429 and "too many failed" in limited.text
+    assert int(limited.headers["retry-after"]) >= 1
     assert (await cpo.admin.get("/partners")).status_code == 429
 
 
