@@ -55,6 +55,11 @@ def playwright_core() -> str:
 
 
 @pytest.fixture
+def playwright_entry() -> str:
+    return playwright_core()
+
+
+@pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`ocpi-sidecar serve` on SQLite in a scratch directory: its admin URL and gRPC address."""
     workdir = tmp_path / "cpo"
@@ -102,9 +107,10 @@ async def _run_flow(entry: str, admin_url: str, emsp: FakeEmsp, shots: Path) -> 
 
 
 async def test_console_flow_in_a_real_browser(
-    served: tuple[str, str], emsp: FakeEmsp, tmp_path: Path,
+    playwright_entry: str, served: tuple[str, str], emsp: FakeEmsp, tmp_path: Path,
 ) -> None:
-    entry = playwright_core()
+    # (playwright_entry first: a missing browser fails or skips before serve starts)
+    entry = playwright_entry
     admin_url, grpc_address = served
     emsp.name = HOSTILE
     emsp.refusals["locations/NL/CPA/LOC2"] = (400, 2001)
