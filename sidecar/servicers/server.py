@@ -112,7 +112,10 @@ async def create_server(
     default registrations (tests). Every handler's errors pass through StatusInterceptor.
     `tls` None listens in plaintext (fine on loopback, see README).
     """
-    server = grpc.aio.server(interceptors=[StatusInterceptor()])
+    # Not grpcio's default SO_REUSEPORT: a second process on the same port must fail to start,
+    # not quietly take half of the calls.
+    server = grpc.aio.server(interceptors=[StatusInterceptor()],
+                             options=[("grpc.so_reuseport", 0)])
     wanted = list(services) if services is not None else registrations(
         database, wakeup, authorizer, authorize_timeout, currency)
     health_servicer = health.aio.HealthServicer()
