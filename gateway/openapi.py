@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.admin import PartnerChange, PartyRequest, PushRequest, RegisterRequest, TokenARequest
 from gateway.charging_profiles import MAX_DURATION
+from gateway.console.sessions import COOKIE
 from gateway.hubclientinfo import ClientInfo
 from gateway.pagination import MAX_NUMBER
 from gateway.services import services_of
@@ -50,6 +51,8 @@ from sidecar.ocpi.versions import Version, VersionDetails
 JSON = "application/json"
 OCPI = "/ocpi/cpo/2.2.1"
 ADMIN = "/admin"
+UI = "/admin/ui"
+HTML = "text/html"
 REF = "#/components/schemas/{name}"
 
 
@@ -92,6 +95,17 @@ class Admin:
     calls_partner: bool = False
 
 
+@dataclass(frozen=True)
+class Page:
+    """A console route (HTML, the session cookie): a page, or a form `action` (CSRF token),
+    with the form's other fields; `public`: the log-in pages, open without a session."""
+
+    summary: str
+    form: tuple[str, ...] = ()
+    action: bool = False
+    public: bool = False
+
+
 OBJECT: dict[str, Any] = {"type": "object"}
 ARRAY: dict[str, Any] = {"type": "array", "items": OBJECT}
 STRINGS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
@@ -104,7 +118,7 @@ READY: dict[str, Any] = {
                    "replicas_alive": {"type": ["integer", "null"]}}}
 
 # What routes cannot tell, one entry per "METHOD path" of ocpi_routes() and admin_routes().
-OPERATIONS: dict[str, Ocpi | Admin] = {
+OPERATIONS: dict[str, Ocpi | Admin | Page] = {
     "GET /ocpi/versions": Ocpi("Versions we support", list[Version], registration=True),
     f"GET {OCPI}": Ocpi("Our 2.2.1 endpoints", VersionDetails, registration=True),
     f"GET {OCPI}/credentials": Ocpi("Our credentials for the caller", Credentials),
@@ -185,6 +199,32 @@ OPERATIONS: dict[str, Ocpi | Admin] = {
     f"GET {ADMIN}/parties": Admin("Our CPO parties", ARRAY),
     f"PUT {ADMIN}/parties/{{country_code}}/{{party_id}}": Admin(
         "Add a CPO party or change its details", OBJECT, body=PartyRequest),
+    f"GET {UI}": Page("The console: to the partners page, or to log in"),
+    f"GET {UI}/login": Page("The log-in form", public=True),
+    f"POST {UI}/login": Page("Log in with the admin key; sets the session cookie",
+                             form=("key",), public=True),
+    f"POST {UI}/logout": Page("Log out", action=True),
+    f"GET {UI}/partners": Page("Partners"),
+    f"POST {UI}/partners": Page("Register with an eMSP", form=("versions_url", "token",
+                                                              "plain"), action=True),
+    f"POST {UI}/token-a": Page("A new registration token (token A)", form=("plain",),
+                               action=True),
+    f"GET {UI}/partners/{{partner_id}}": Page("One partner"),
+    f"POST {UI}/partners/{{partner_id}}/rotate": Page("Update a partner's credentials",
+                                                     action=True),
+    f"GET {UI}/partners/{{partner_id}}/unregister": Page("Confirm unregistering a partner"),
+    f"POST {UI}/partners/{{partner_id}}/unregister": Page("Unregister a partner", action=True),
+    f"POST {UI}/partners/{{partner_id}}/push": Page("Push a module to a partner now",
+                                                   form=("module",), action=True),
+    f"GET {UI}/locations": Page("Locations"),
+    f"POST {UI}/locations/publish": Page("Publish a location", action=True,
+                                         form=("id", "country_code", "party_id")),
+    f"POST {UI}/locations/unpublish": Page("Stop publishing a location", action=True,
+                                           form=("id", "country_code", "party_id")),
+    f"POST {UI}/locations/push": Page("Push a location to partners now", action=True,
+                                      form=("id", "country_code", "party_id")),
+    f"GET {UI}/sessions": Page("Charging sessions"),
+    f"GET {UI}/commands": Page("Commands"),
 }
 
 # URLs a partner gives us to call, as gateway/urls.py takes them: absolute http(s), a host,
@@ -357,6 +397,31 @@ def _admin(method: str, path: str, route: Route, op: Admin,
     return operation
 
 
+def _page(method: str, path: str, route: Route, op: Page, schemas: _Schemas) -> dict[str, Any]:
+    html = {"description": "an HTML page", "content": _content({"type": "string"}, HTML)}
+    responses: dict[str, Any] = {
+        "200": html,
+        "303": {"description": "to the next page, or to log in without a session",
+                "headers": {"Location": {"schema": {"type": "string"}}}},
+        "4XX": {"description": "the page saying what was wrong", "content": html["content"]},
+        "5XX": {"description": "server error", "content": _content(schemas(AdminProblem))}}
+    if path == f"{UI}/token-a":
+        responses["201"] = {"description": "the new token, shown once", **html}
+    operation: dict[str, Any] = {
+        "summary": op.summary, "tags": ["console"],
+        "operationId": _operation_id(method, path),
+        "parameters": _parameters(route, (), schemas, []), "responses": responses,
+        "security": [] if op.public else [{"consoleSession": []}]}
+    fields = (*op.form, *(("csrf",) if op.action else ()))
+    if fields:
+        required = [f for f in fields if f in ("key", "csrf")]
+        operation["requestBody"] = {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": required,
+                "properties": {f: {"type": "string"} for f in fields}}}}}
+    return operation
+
+
 def _operation_id(method: str, path: str) -> str:
     words = [w.strip("{}") for w in path.split("/") if w and w not in ("ocpi", "cpo", "2.2.1")]
     return "_".join([method.lower(), *words]).replace("-", "_").replace(".", "_")
@@ -379,9 +444,12 @@ def document(ocpi: list[BaseRoute], admin: list[BaseRoute], ocpi_url: str,
         for method, path, route in operations(routes):
             op = OPERATIONS[f"{method} {path}"]
             item = paths.setdefault(path, {"servers": [{"url": url}]})
-            item[method.lower()] = (_ocpi(method, path, route, op, schemas)
-                                    if isinstance(op, Ocpi)
-                                    else _admin(method, path, route, op, schemas))
+            if isinstance(op, Ocpi):
+                item[method.lower()] = _ocpi(method, path, route, op, schemas)
+            elif isinstance(op, Admin):
+                item[method.lower()] = _admin(method, path, route, op, schemas)
+            else:
+                item[method.lower()] = _page(method, path, route, op, schemas)
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "ocpi-sidecar", "version": version("ocpi-sidecar"),
@@ -394,7 +462,9 @@ def document(ocpi: list[BaseRoute], admin: list[BaseRoute], ocpi_url: str,
             "ocpiToken": {"type": "apiKey", "in": "header", "name": "Authorization",
                           "description": "`Token <base64 of the credentials token>`"},
             "adminKey": {"type": "http", "scheme": "bearer",
-                         "description": "the admin key (`--admin-key`)"}}},
+                         "description": "the admin key (`--admin-key`)"},
+            "consoleSession": {"type": "apiKey", "in": "cookie", "name": COOKIE,
+                               "description": "the console's session, from its log-in"}}},
     }
     schemas.resolve(spec)
     return spec

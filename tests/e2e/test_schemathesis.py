@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -31,7 +33,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from gateway.app import admin_routes, ocpi_routes
-from gateway.openapi import document, operations
+from gateway.console.sessions import COOKIE
+from gateway.openapi import UI, document, operations
 from sidecar.store.partners import REGISTERED
 from sidecar.store.secrets import token_hash
 from tests.fixtures.threaded import ADMIN_KEY, TOKEN, Served, add_partner, serving_in_thread
@@ -51,6 +54,17 @@ ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serving_in_thread(tmp_path_factory.mktemp("schemathesis") / "sidecar.db") as state:
         yield state
+
+
+def console_session(served: Served) -> tuple[str, str]:
+    """Log in to the console: (the session cookie, the CSRF token its forms carry)."""
+    with httpx.Client(base_url=served.admin_url, timeout=30) as http:
+        login = http.post(f"{UI}/login", data={"key": ADMIN_KEY})
+        assert login.status_code == 303, login.text
+        page = http.get(f"{UI}/locations")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return login.cookies[COOKIE], found.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +151,10 @@ def test_operation_conforms_and_rejects_cleanly(
 ) -> None:
     base_url = served.base_url if listener == "ocpi" else served.admin_url
     auth = OCPI_AUTH if listener == "ocpi" else ADMIN_AUTH
+    csrf = None
+    if path.startswith(UI):
+        session, csrf = console_session(served)
+        auth = {"Cookie": f"{COOKIE}={session}"}
     operation = schema[path][method]
     # A 5xx named in the document is an answer, not a failure: /readyz 503 (not ready: no
     # push worker nor heartbeat here), 502 where we call the partner (it refuses).
@@ -148,6 +166,8 @@ def test_operation_conforms_and_rejects_cleanly(
     def check(case: Any, aimed: bool) -> None:
         if aimed:
             aim(case, served)
+            if csrf is not None and isinstance(case.body, dict) and "csrf" in case.body:
+                case.body["csrf"] = csrf
         before = served.counts()
         response = case.call(base_url=base_url, headers=auth, timeout=30)
         assert response.status_code < 500 or response.status_code in answers, (

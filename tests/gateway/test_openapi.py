@@ -62,6 +62,8 @@ def test_security_follows_the_listener() -> None:
     assert paths["/admin/partners"]["get"]["security"] == [{"adminKey": []}]
     assert paths["/metrics"]["get"]["security"] == [{"adminKey": []}]
     assert paths["/healthz"]["get"]["security"] == []
+    assert paths["/admin/ui/partners"]["get"]["security"] == [{"consoleSession": []}]
+    assert paths["/admin/ui/login"]["post"]["security"] == []
 
 
 def test_ocpi_answers_are_enveloped_and_decimals_are_numbers() -> None:
