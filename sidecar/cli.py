@@ -24,7 +24,7 @@ from gateway.app import create_apps, server_config
 from gateway.authorize import OCPIAuthorizer
 from gateway.client import OCPIClient, outbound_http
 from gateway.push import PushWorker
-from gateway.readiness import Replica
+from gateway.readiness import Replica, is_ready
 from sidecar.files import private_file
 from sidecar.settings import Option, Secret, Settings, options
 from sidecar.store import commands as command_store
@@ -152,6 +152,7 @@ async def serve(
     """Run gRPC, the OCPI and admin listeners and the push worker in this loop until `stop`
     is set; `on_ready(http_port, grpc_port)`. When one part fails or ends by itself, stop
     the others as `stop` would, then raise PartFailed."""
+    from sidecar.servicers.health import Health
     from sidecar.servicers.server import ServerTls, create_server
 
     database = Database(settings.database)
@@ -184,10 +185,11 @@ async def serve(
             apps = create_apps(settings, database, client, wakeup,
                                replica=Replica(heartbeat, listener, worker))
             wakeup.subscribe(worker.wake)
+            health = Health()
             grpc_server, grpc_port = await create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
                 authorize_timeout=settings.authorize_timeout, currency=settings.currency,
-                tls=tls)
+                tls=tls, health=health)
             await grpc_server.start()
             parts: dict[str, Coroutine[Any, Any, object]] = {
                 "gRPC server": grpc_server.wait_for_termination(),
@@ -198,6 +200,8 @@ async def serve(
                     shutdown_trigger=stop.wait),
                 "push worker": worker.run(stop),
                 "heartbeat": heartbeat.run(stop),
+                "gRPC health": health.follow(
+                    lambda: is_ready(database, apps.services.replica), stop),
             }
             if not database.is_sqlite:
                 parts["change listener"] = listener.run(stop)
