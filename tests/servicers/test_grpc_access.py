@@ -82,5 +82,5 @@ async def test_status_writes_record_their_group_commit_sizes(
     at = datetime(2026, 1, 1, tzinfo=UTC)
     await location_stub.SetEvseStatus(loc.SetEvseStatusRequest(
         idempotency_key="s1", location_id="LOC1", evse_uid="EVSE1", timestamp=ts(at),
-        status=loc.EVSE_STATUS_CHARGING))
+        ocpi_status=loc.EVSE_STATUS_CHARGING))
     assert committed() == before + 1
