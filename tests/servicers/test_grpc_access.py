@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 from ocpi_sidecar.v1 import ev_driver_pb2 as ev
-from ocpi_sidecar.v1 import ev_driver_pb2_grpc
+from ocpi_sidecar.v1 import ev_driver_pb2_grpc, locations_pb2_grpc
 from ocpi_sidecar.v1 import locations_pb2 as loc
-from ocpi_sidecar.v1 import locations_pb2_grpc
 
 from sidecar import metrics
 from sidecar.store.commands import hub_for
