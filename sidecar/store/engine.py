@@ -140,6 +140,8 @@ class Database:
         # Bumped when changes may have gone unheard: every generation is new then.
         self.epoch = 0
         parsed = make_url(self.url)
+        # hide_parameters: statement parameters hold partners' tokens, and a database
+        # error's text (logged with its traceback) would otherwise repeat them.
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
@@ -148,12 +150,15 @@ class Database:
                 private_file(Path(parsed.database))
             inline = {"async_creator": _inline_creator(parsed.database)} if (
                 parsed.database and parsed.database != ":memory:") else {}
-            self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0, **inline)
-            self.reader = create_async_engine(self.url, pool_size=4, max_overflow=4)
+            self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0,
+                                              hide_parameters=True, **inline)
+            self.reader = create_async_engine(self.url, pool_size=4, max_overflow=4,
+                                              hide_parameters=True)
             _sqlite_setup(self.writer, immediate=True)
             _sqlite_setup(self.reader, immediate=False)
         else:
-            self.writer = create_async_engine(self.url, pool_size=10, max_overflow=10)
+            self.writer = create_async_engine(self.url, pool_size=10, max_overflow=10,
+                                              hide_parameters=True)
             self.reader = self.writer
             # Until the listener is connected, changes of other replicas go unheard.
             self.coherent = False
