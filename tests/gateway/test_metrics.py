@@ -6,15 +6,23 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import pytest
+from ocpi_sidecar.v1 import common_pb2, ev_driver_pb2_grpc
+from ocpi_sidecar.v1 import ev_driver_pb2 as ev
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
+from gateway.authorize import OCPIAuthorizer
+from gateway.client import OCPIClient, outbound_http
+from sidecar import metrics
+from sidecar.servicers.server import create_server
 from sidecar.store import tables
 from tests.fixtures.cpo import Cpo
 from tests.fixtures.emsp import FakeEmsp
 from tests.fixtures.waiting import eventually
 from tests.gateway.test_push import KEY, our_location, register, store_location
+from tests.gateway.test_tokens_receiver import OFFICIAL
 
 pytestmark = pytest.mark.anyio
 
@@ -120,3 +128,30 @@ async def test_a_failing_partner_is_logged_when_it_starts_failing_and_when_it_re
     assert "HTTP 503" in failing[0].getMessage()
     [recovered] = [r for r in lines() if "work again" in r.getMessage()]
     assert recovered.levelno == logging.INFO
+
+
+async def test_real_time_authorization_latency_is_observed_by_outcome(
+        cpo: Cpo, emsp: FakeEmsp) -> None:
+    await register(cpo, emsp)
+    emsp.authorizations["KNOWN1"] = {"allowed": "ALLOWED", "token": {**OFFICIAL, "uid": "KNOWN1"}}
+
+    def observed(outcome: str) -> float:
+        return metrics.REGISTRY.get_sample_value(
+            "ocpi_sidecar_realtime_authorize_duration_seconds_count", {"outcome": outcome}) or 0.0
+
+    before = {outcome: observed(outcome) for outcome in ("answered", "unknown")}
+    async with outbound_http(timeout=5) as http:
+        server, port = await create_server(
+            "127.0.0.1:0", cpo.database, cpo.wakeup,
+            authorizer=OCPIAuthorizer(OCPIClient(http)), authorize_timeout=2.0)
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = ev_driver_pb2_grpc.EvDriverServiceStub(channel)
+                for uid in ("KNOWN1", "NOBODY1"):
+                    await stub.AuthorizeToken(ev.AuthorizeTokenRequest(
+                        token_uid=uid, token_type=common_pb2.TOKEN_TYPE_RFID))
+        finally:
+            await server.stop(grace=None)
+    assert observed("answered") == before["answered"] + 1
+    assert observed("unknown") == before["unknown"] + 1
