@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from gateway.client import PartnerError
 from gateway.errors import NoCpoParty, OCPIError
 from gateway.limiter import source_of
 from gateway.registration import module_use
-from gateway.services import services_of
+from gateway.services import Services, services_of
 from gateway.urls import UnusableUrl, check_partner_url
 from sidecar.domain import locations as domain_locations
 from sidecar.errors import InvalidField
@@ -82,10 +82,16 @@ def admin_error_response(error: AdminError) -> Response:
 
 
 def check_key(request: Request) -> None:
-    services = services_of(request)
+    """The request's `Authorization: Bearer <admin key>`, else AdminError 401 (or 429)."""
+    verify_key(services_of(request), source_of(request),
+               request.headers.get("authorization", ""))
+
+
+def verify_key(services: Services, source: str, header: str) -> None:
+    """Check an Authorization header value against the admin key, counting failures per
+    source in the one limiter (the console's login form comes here too, as "Bearer <key>")."""
     key = services.settings.admin_key
-    header = request.headers.get("authorization", "")
-    limiter, source = services.auth.limiter, source_of(request)
+    limiter = services.auth.limiter
     wait = limiter.retry_after(source, header)
     if wait is not None:
         raise AdminError(429, f"too many failed authentications; retry after {wait} s",
@@ -137,8 +143,12 @@ def partner_id_of(request: Request) -> int:
 
 
 async def _partner(request: Request) -> store.Partner:
-    partner_id = partner_id_of(request)
-    async with services_of(request).database.read() as connection:
+    return await load_partner(services_of(request), partner_id_of(request))
+
+
+async def load_partner(services: Services, partner_id: int) -> store.Partner:
+    """The partner with this id, else AdminError 404."""
+    async with services.database.read() as connection:
         partner = await store.get_partner(connection, partner_id)
     if partner is None:
         raise AdminError(404, "no such partner", "partner_id")
@@ -162,12 +172,15 @@ async def create_token_a(request: Request) -> Response:
     """POST /admin/credentials-token-a: a new registration token and our versions URL."""
     check_key(request)
     wanted = await _body(request, TokenARequest) if await request.body() else TokenARequest()
-    services = services_of(request)
+    return admin_json(await issue_token_a(services_of(request), wanted.token_base64), 201)
+
+
+async def issue_token_a(services: Services, token_base64: bool) -> dict[str, Any]:
+    """A new registration token A with our versions URL, for a partner to register with."""
     async with services.database.write() as connection:
-        token = await store.create_registration_token(connection,
-                                                      token_base64=wanted.token_base64)
-    return admin_json({"token": token, "versions_url": services.settings.versions_url,
-                       "token_base64": wanted.token_base64}, 201)
+        token = await store.create_registration_token(connection, token_base64=token_base64)
+    return {"token": token, "versions_url": services.settings.versions_url,
+            "token_base64": token_base64}
 
 
 async def list_all_partners(request: Request) -> Response:
@@ -211,39 +224,52 @@ async def register_partner(request: Request) -> Response:
     """POST /admin/partners: register with an eMSP using its token A."""
     check_key(request)
     wanted = await _body(request, RegisterRequest)
+    partner = await register(services_of(request), wanted)
+    return admin_json(partner_view(partner), 201)
+
+
+async def register(services: Services, wanted: RegisterRequest) -> store.Partner:
+    """Register with an eMSP at `versions_url` with its token A; AdminError on failure."""
     try:
         check_partner_url(wanted.versions_url)
     except UnusableUrl as error:
         raise AdminError(400, error.reason, "versions_url") from None
     try:
-        partner = await services_of(request).registry.register(
+        return await services.registry.register(
             wanted.versions_url, wanted.token, token_base64=wanted.token_base64
         )
     except (OCPIError, PartnerError, store.PartyHeld) as error:
         raise _partner_failure(error) from None
-    return admin_json(partner_view(partner), 201)
 
 
 async def rotate_partner(request: Request) -> Response:
     """POST /admin/partners/{id}/rotate: update credentials (new tokens both ways)."""
     check_key(request)
-    partner = await _partner(request)
+    return admin_json(partner_view(await rotate(services_of(request), await _partner(request))))
+
+
+async def rotate(services: Services, partner: store.Partner) -> store.Partner:
+    """Update credentials with a partner (new tokens both ways); AdminError on failure."""
     try:
-        updated = await services_of(request).registry.rotate(partner)
+        return await services.registry.rotate(partner)
     except (OCPIError, PartnerError, store.PartyHeld) as error:
         raise _partner_failure(error) from None
-    return admin_json(partner_view(updated))
 
 
 async def unregister_partner(request: Request) -> Response:
     """DELETE /admin/partners/{id}: unregister (the partner is told when it can be reached)."""
     check_key(request)
     partner = await _partner(request)
+    problem = await unregister(services_of(request), partner)
+    return admin_json({"id": partner.id, "status": store.UNREGISTERED, "partner_error": problem})
+
+
+async def unregister(services: Services, partner: store.Partner) -> str | None:
+    """Unregister a partner; returns the partner's error when it could not be told."""
     try:
-        problem = await services_of(request).registry.unregister(partner)
+        return await services.registry.unregister(partner)
     except OCPIError as error:
         raise _partner_failure(error) from None
-    return admin_json({"id": partner.id, "status": store.UNREGISTERED, "partner_error": problem})
 
 
 async def list_our_parties(request: Request) -> Response:
@@ -284,13 +310,27 @@ class PushRequest(msgspec.Struct, frozen=True):
     partner: int | None = None
 
 
-async def _owner(request: Request, table: Any, object_id: str) -> tuple[str, str]:
-    """The (country_code, party_id) of an object id, narrowed by ?country_code=&party_id=."""
+class Party(NamedTuple):
+    """The owner an object id is narrowed to, when the id exists for several of our parties."""
+
+    country_code: str | None = None
+    party_id: str | None = None
+
+
+def _narrowing(request: Request) -> Party:
+    """?country_code=&party_id= of the request (either may be absent)."""
+    return Party(request.query_params.get("country_code") or None,
+                 request.query_params.get("party_id") or None)
+
+
+async def _owner(services: Services, table: Any, object_id: str,
+                 party: Party | None) -> tuple[str, str]:
+    """The (country_code, party_id) of an object id, narrowed by `party`."""
     query = select(table.c.country_code, table.c.party_id).where(id_is(table, object_id))
-    for name in ("country_code", "party_id"):
-        if request.query_params.get(name):
-            query = query.where(table.c[name] == request.query_params[name].upper())
-    async with services_of(request).database.read() as connection:
+    for name, value in zip(("country_code", "party_id"), party or Party(), strict=True):
+        if value:
+            query = query.where(table.c[name] == value.upper())
+    async with services.database.read() as connection:
         owners = [(r.country_code, r.party_id) for r in await connection.execute(query)]
     if not owners:
         raise AdminError(404, f"no {table.name[:-1]} {object_id!r}", "id")
@@ -302,15 +342,20 @@ async def _owner(request: Request, table: Any, object_id: str) -> tuple[str, str
 
 async def _publish(request: Request, publish: bool) -> Response:
     check_key(request)
-    location_id = request.path_params["location_id"]
-    country_code, party_id = await _owner(request, tables.locations, location_id)
-    services = services_of(request)
+    return admin_json(await set_publish(services_of(request), request.path_params["location_id"],
+                                        publish, _narrowing(request)))
+
+
+async def set_publish(services: Services, location_id: str, publish: bool,
+                      party: Party | None = None) -> dict[str, Any]:
+    """Publish or unpublish one of our locations (partners are told by the push worker)."""
+    country_code, party_id = await _owner(services, tables.locations, location_id, party)
     async with services.database.write() as connection:
         change = await domain_locations.set_publish(connection, country_code, party_id,
                                                     location_id, publish)
     services.wakeup.notify()
-    return admin_json({"country_code": country_code, "party_id": party_id, "id": location_id,
-                       "publish": publish, "changed": change is not None})
+    return {"country_code": country_code, "party_id": party_id, "id": location_id,
+            "publish": publish, "changed": change is not None}
 
 
 async def publish_location(request: Request) -> Response:
@@ -327,8 +372,13 @@ async def push_now(request: Request) -> Response:
     """POST /admin/push: queue a PUT of the object(s) for the partner(s) and deliver at once."""
     check_key(request)
     wanted = await _body(request, PushRequest)
+    queued = await queue_push(services_of(request), wanted, _narrowing(request))
+    return admin_json({"queued": queued}, 202)
+
+
+async def queue_push(services: Services, wanted: PushRequest, party: Party | None = None) -> int:
+    """Queue a PUT of the object(s) for the partner(s), wake the push worker; how many rows."""
     table = tables.locations if wanted.module == "locations" else tables.tariffs
-    services = services_of(request)
     if wanted.partner is not None:
         async with services.database.read() as connection:
             partner = await store.get_partner(connection, wanted.partner)
@@ -336,7 +386,7 @@ async def push_now(request: Request) -> Response:
             raise AdminError(404, "no such registered partner", "partner")
     query = select(table)
     if wanted.id is not None:
-        country_code, party_id = await _owner(request, table, wanted.id)
+        country_code, party_id = await _owner(services, table, wanted.id, party)
         query = query.where(id_is(table, wanted.id), table.c.country_code == country_code,
                             table.c.party_id == party_id)
     queued = 0
@@ -353,7 +403,7 @@ async def push_now(request: Request) -> Response:
                                  row.party_id, row.object_id, outbox.PUT)
             queued += len(audience)
     services.wakeup.notify()
-    return admin_json({"queued": queued}, 202)
+    return queued
 
 
 async def push_status(request: Request) -> Response:

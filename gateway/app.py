@@ -36,6 +36,7 @@ from gateway.access import AccessLog
 from gateway.admin import AdminError, admin_error_response
 from gateway.cache import ReadCache
 from gateway.client import OCPIClient
+from gateway.console import console_routes
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
 from gateway.limiter import FailureLimiter
 from gateway.readiness import Replica
@@ -121,6 +122,8 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{ADMIN}/parties", admin.list_our_parties, methods=["GET"]),
         Route(f"{ADMIN}/parties/{{country_code}}/{{party_id}}", admin.put_party,
               methods=["PUT"]),
+        # The operator console (HTML) at /admin/ui, over the same actions.
+        *console_routes(),
     ]
 
 

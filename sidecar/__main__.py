@@ -1,5 +1,5 @@
 """python -m sidecar."""
 
-from sidecar.cli import main
+from sidecar.startup import main
 
 main()

@@ -4,51 +4,53 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import secrets
-import signal
 import socket
-import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import grpc
-from hypercorn.asyncio import serve as hypercorn_serve
+from sidecar import logs
+from sidecar.settings import Option, Secret, Settings, named, options
+from sidecar.startup import BadConfiguration, StartupError, Stopping, Unavailable
 
-from gateway.addresses import AddressPolicy
-from gateway.app import create_apps, server_config
-from gateway.authorize import OCPIAuthorizer
-from gateway.client import OCPIClient, outbound_http
-from gateway.push import PushWorker
-from gateway.readiness import Replica, is_ready
-from sidecar.files import private_file
-from sidecar.settings import Option, Secret, Settings, options
-from sidecar.store import commands as command_store
-from sidecar.store import migrations, schema, seed
-from sidecar.store.engine import Database
-from sidecar.store.outbox import Wakeup
-from sidecar.store.parties import list_parties
-from sidecar.store.signals import Listener
+if TYPE_CHECKING:
+    import grpc
+
+    from sidecar.store.engine import Database
+
+# The heavy modules (grpc, hypercorn, SQLAlchemy, the gateway) are imported inside the
+# functions that use them, after `main` has taken over SIGINT and SIGTERM: a stop during
+# their import is then a clean stop, not a KeyboardInterrupt traceback or a lost signal.
 
 log = logging.getLogger("ocpi_sidecar")
 ADMIN_KEY_FILE = Path("var/admin-key")
 # What the `db` commands take of the settings; `serve` takes them all.
-DB_OPTIONS = ("database", "log_level")
+DB_OPTIONS = ("database", "log_level", "log_format")
 # After a stop, how long the parts may take to finish (gRPC and the push worker have 5 s
 # of grace each) before the ones still running are cancelled.
 STOP_LIMIT = 30.0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are one line (the usage itself is behind --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: each setting's flag, from its declaration in sidecar.settings."""
-    top = argparse.ArgumentParser(prog="ocpi-sidecar", description=__doc__)
+    top = _Parser(prog="ocpi-sidecar", description=__doc__)
     top.add_argument("--version", action="version",
                      version=f"%(prog)s {metadata.version('ocpi-sidecar')}")
-    commands = top.add_subparsers(dest="command", required=True)
+    commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = commands.add_parser(
         "serve", help="run the gRPC and OCPI servers",
         description="Run the gRPC and OCPI servers. Every option is also an environment "
@@ -56,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
     for declared in options():
         _add_option(serve, declared)
     db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     for name, meaning in (("upgrade", "apply schema migrations"),
                           ("seed", "add a demo party, location, tariff")):
         command = db_commands.add_parser(name, help=meaning)
@@ -107,11 +109,13 @@ def resolve(top: argparse.ArgumentParser, arguments: argparse.Namespace,
     return values
 
 
-def _admin_key(given: Secret | None, key_file: str) -> Secret:
-    """The given key, else the one in `key_file`, else the one kept in var/admin-key (made
-    on first start, mode 0600). ValueError when the key file cannot be used."""
+def _admin_key(given: Secret | None, key_file: str) -> tuple[Secret, bool]:
+    """The given key, else the one in `key_file`, else the one kept in var/admin-key; and
+    whether that file is still to be written (`_keep_admin_key`, once serving can begin:
+    a start that fails leaves nothing behind). ValueError when the key file cannot be used;
+    Unavailable when var/admin-key could not be made."""
     if given is not None:
-        return given
+        return given, False
     if key_file:
         try:
             key = Path(key_file).read_text().strip()
@@ -119,22 +123,78 @@ def _admin_key(given: Secret | None, key_file: str) -> Secret:
             raise ValueError(f"cannot read {key_file}: {error}") from None
         if not key:
             raise ValueError(f"{key_file} is empty")
-        return Secret(key)
-    if private_file(ADMIN_KEY_FILE):
-        ADMIN_KEY_FILE.write_text(secrets.token_urlsafe(32) + "\n")
-    return Secret(ADMIN_KEY_FILE.read_text().strip())
+        return Secret(key), False
+    try:
+        if ADMIN_KEY_FILE.exists():
+            return Secret(ADMIN_KEY_FILE.read_text().strip()), False
+        _check_writable(ADMIN_KEY_FILE)
+    except OSError as error:
+        raise _unwritable(ADMIN_KEY_FILE, error, named("admin_key_file")) from None
+    return Secret(secrets.token_urlsafe(32)), True
 
 
-def bind(address: str) -> socket.socket:
-    """A listening TCP socket for HOST:PORT (port 0 picks a free one)."""
+def _check_writable(path: Path) -> None:
+    """OSError unless `path` could be created: its nearest existing parent is a writable
+    directory."""
+    parent = next(p for p in path.absolute().parents if p.exists())
+    if not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(parent))
+
+
+def _unwritable(path: Path, error: OSError, option: str) -> Unavailable:
+    where = error.filename or path
+    return Unavailable(f"cannot write {path} ({where}: {error.strerror}): make the working "
+                       f"directory writable or give {option}")
+
+
+def _keep_admin_key(key: Secret) -> None:
+    """Write the key made at start to var/admin-key (0600), and say where it is."""
+    from sidecar.files import private_file
+
+    try:
+        if private_file(ADMIN_KEY_FILE):
+            ADMIN_KEY_FILE.write_text(key.reveal() + "\n")
+        elif ADMIN_KEY_FILE.read_text().strip() != key.reveal():
+            raise Unavailable(f"{ADMIN_KEY_FILE} was written by another process meanwhile: "
+                              "start again to use it")
+    except OSError as error:
+        raise _unwritable(ADMIN_KEY_FILE, error, named("admin_key_file")) from None
+    log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())
+
+
+def bind(address: str, option: str = "http") -> socket.socket:
+    """A listening TCP socket for HOST:PORT (port 0 picks a free one), never shared with
+    another process (SO_REUSEADDR only, no SO_REUSEPORT). Unavailable naming the setting
+    `option` when the address cannot be had."""
     host, _, port = address.rpartition(":")
-    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), int(port)))
-    sock.listen(1024)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, int(port)))
+        sock.listen(1024)
+    except OSError as error:
+        sock.close()
+        raise Unavailable(f"{named(option)}: cannot listen on {address}: "
+                          f"{_bind_problem(error)}") from None
     sock.set_inheritable(True)
     return sock
+
+
+def _bind_problem(error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return "the port is in use (another ocpi-sidecar?): stop that process or choose " \
+               "another port"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return "no interface of this machine has that address: give one it has, or 0.0.0.0"
+    if error.errno == errno.EACCES:
+        return "ports below 1024 need privileges: choose a higher port"
+    if isinstance(error, socket.gaierror):
+        return "the host name does not resolve: give an IP address"
+    return error.strerror or str(error)
 
 
 class PartFailed(Exception):
@@ -148,18 +208,32 @@ async def serve(
     http_socket: socket.socket | None = None,
     admin_socket: socket.socket | None = None,
     on_ready: Callable[[int, int], None] | None = None,
+    before_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run gRPC, the OCPI and admin listeners and the push worker in this loop until `stop`
-    is set; `on_ready(http_port, grpc_port)`. When one part fails or ends by itself, stop
-    the others as `stop` would, then raise PartFailed."""
+    is set; `before_ready()` once every listener is bound and the database reachable, then
+    `on_ready(http_port, grpc_port)`. When one part fails or ends by itself, stop the others
+    as `stop` would, then raise PartFailed; StartupError when it cannot start."""
+    from hypercorn.asyncio import serve as hypercorn_serve
+
+    from gateway.addresses import AddressPolicy
+    from gateway.app import create_apps, server_config
+    from gateway.authorize import OCPIAuthorizer
+    from gateway.client import OCPIClient, outbound_http
+    from gateway.push import PushWorker
+    from gateway.readiness import Replica, is_ready
     from sidecar.servicers.health import Health
     from sidecar.servicers.server import ServerTls, create_server
+    from sidecar.store import commands as command_store
+    from sidecar.store.outbox import Wakeup
+    from sidecar.store.signals import Listener
 
-    database = Database(settings.database)
+    # Listeners first, the database next: a start that cannot have its ports fails before
+    # it has touched the database (or applied a migration).
+    sock = http_socket or bind(settings.http, "http")
+    admin_sock = admin_socket or bind(settings.admin, "admin")
+    database = _database(settings.database)
     database.serving()
-    await _prepare(database)
-    sock = http_socket or bind(settings.http)
-    admin_sock = admin_socket or bind(settings.admin)
     http_port = sock.getsockname()[1]
     admin_port = admin_sock.getsockname()[1]
     if settings.http.endswith(":0"):
@@ -168,6 +242,9 @@ async def serve(
         settings = replace(settings,
                            admin=f"{settings.admin.rpartition(':')[0]}:{admin_port}")
     config, admin_config = server_config(), server_config()
+    for each in (config, admin_config):
+        # Hypercorn's errors through our handler and format (sidecar.logs), not its own.
+        each.errorlog = logging.getLogger("hypercorn.error")
     # Hypercorn takes the descriptors over and closes them when it stops.
     config.bind = [f"fd://{sock.detach()}"]
     admin_config.bind = [f"fd://{admin_sock.detach()}"]
@@ -186,10 +263,19 @@ async def serve(
                                replica=Replica(heartbeat, listener, worker))
             wakeup.subscribe(worker.wake)
             health = Health()
-            grpc_server, grpc_port = await create_server(
+            grpc_server, grpc_port = await _grpc_server(create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
                 authorize_timeout=settings.authorize_timeout, currency=settings.currency,
-                tls=tls, health=health)
+                tls=tls, health=health), settings.grpc)
+            try:
+                if not await _until_stopped(stop, _prepare(database)):
+                    await grpc_server.stop(None)
+                    return
+                if before_ready is not None:
+                    before_ready()
+            except BaseException:
+                await grpc_server.stop(None)
+                raise
             await grpc_server.start()
             parts: dict[str, Coroutine[Any, Any, object]] = {
                 "gRPC server": grpc_server.wait_for_termination(),
@@ -270,19 +356,83 @@ async def _ready(settings: Settings, database: Database, http_port: int, grpc_po
         on_ready(http_port, grpc_port)
 
 
+def _database(url: str) -> Database:
+    from sidecar.store.engine import Database
+
+    try:
+        return Database(url)
+    except OSError as error:
+        raise _unwritable(Path(error.filename or url), error, named("database")) from None
+
+
+async def _until_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Run `work` unless `stop` comes first (then cancel it): whether it was done."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    task.result()
+    return True
+
+
 async def _prepare(database: Database) -> None:
-    if database.is_sqlite:
-        for name in await schema.upgrade(database):
-            log.info("applied migration %s", name)
-        return
-    async with database.read() as connection:
-        waiting = await connection.run_sync(migrations.pending)
+    """Reach the database and bring it to the schema (SQLite) or check it is (PostgreSQL:
+    migrations there are the operator's `db upgrade`). Unavailable when it cannot."""
+    from sidecar.store import migrations, schema
+
+    try:
+        if database.is_sqlite:
+            for name in await schema.upgrade(database):
+                log.info("applied migration %s", name)
+            return
+        async with database.read() as connection:
+            waiting = await connection.run_sync(migrations.pending)
+    except Exception as error:
+        raise _database_problem(database.url, error) from None
     if waiting:
-        raise SystemExit(f"the database needs {len(waiting)} migration(s): run "
-                         "`ocpi-sidecar db upgrade --database …` first")
+        raise Unavailable(f"{named('database')}: the database needs {len(waiting)} "
+                          "migration(s): run `ocpi-sidecar db upgrade --database …` first")
+
+
+def _database_problem(url: str, error: Exception) -> StartupError:
+    """One line for a database that failed at start: what it said, and what to do."""
+    from sqlalchemy.engine import make_url
+
+    from sidecar.store.engine import DATABASE_ERRORS, unavailable
+
+    if not isinstance(error, DATABASE_ERRORS):
+        raise error
+    shown = make_url(url).render_as_string(hide_password=True)
+    cause: BaseException = error
+    while (cause.__cause__ or getattr(cause, "orig", None)) is not None:
+        cause = cause.__cause__ or getattr(cause, "orig", None) or cause
+    said = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    advice = ("is it running, and are host and port right?" if unavailable(error)
+              else "check the URL's user, password and database name")
+    return Unavailable(f"{named('database')}: cannot use {shown}: {said}; {advice}")
+
+
+async def _grpc_server(making: Awaitable[tuple[grpc.aio.Server, int]],
+                       address: str) -> tuple[grpc.aio.Server, int]:
+    """The gRPC server, bound; Unavailable naming --grpc when its port cannot be had."""
+    try:
+        server, port = await making
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        # grpcio says only that it failed: a socket of ours finds out why.
+        bind(address, "grpc").close()
+        raise Unavailable(f"{named('grpc')}: cannot listen on {address}")
+    return server, port
 
 
 async def _announce(settings: Settings, database: Database, grpc_port: int) -> None:
+    from sidecar.store.parties import list_parties
+
     host = settings.grpc.rpartition(":")[0]
     security = ("mutual TLS" if settings.grpc_client_ca else "TLS"
                 if settings.grpc_tls_cert else "plaintext")
@@ -300,17 +450,18 @@ async def _announce(settings: Settings, database: Database, grpc_port: int) -> N
              "`Authorization: Bearer <admin key>`", settings.admin_url, settings.admin_url)
 
 
-def _run_serve(settings: Settings) -> None:
-    if not (settings.admin_key or settings.admin_key_file):
-        log.info("admin key: in %s", ADMIN_KEY_FILE.resolve())
+def _run_serve(settings: Settings, stopping: Stopping, new_key: bool) -> None:
+    if settings.log_level != "DEBUG":
+        # gRPC's C core writes to stderr past Python's logging, in a shape of its own (and
+        # says again what we report in one line, like a port in use): silent unless the
+        # operator asks for it with GRPC_VERBOSITY. Read when grpc is first imported.
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    key = settings.admin_key
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await serve(settings, stop)
-        log.info("stopped")
+        stop = stopping.in_loop()
+        keep = partial(_keep_admin_key, key) if new_key and key is not None else None
+        await serve(settings, stop, before_ready=keep)
 
     try:
         import uvloop
@@ -323,6 +474,9 @@ def _run_serve(settings: Settings) -> None:
     except PartFailed:
         # Already logged, with the reason, when it happened.
         raise SystemExit(1) from None
+    finally:
+        stopping.after_loop()
+    log.info("stopped")
 
 
 def _check_serve(top: argparse.ArgumentParser, settings: Settings) -> None:
@@ -335,35 +489,67 @@ def _check_serve(top: argparse.ArgumentParser, settings: Settings) -> None:
         top.error("give --admin-key or --admin-key-file, not both")
 
 
-def _run_db(command: str, database_url: str) -> None:
-    async def main() -> list[str]:
-        database = Database(database_url)
+def _run_db(command: str, database_url: str, stopping: Stopping) -> None:
+    from sidecar.store import schema, seed
+
+    async def main() -> list[str] | None:
+        stop = stopping.in_loop()
+        database = _database(database_url)
+        done: list[str] = []
+
+        async def work() -> None:
+            try:
+                done.extend(await (schema.upgrade(database) if command == "upgrade"
+                                   else seed.seed(database)))
+            except Exception as error:
+                raise _database_problem(database.url, error) from None
+
         try:
-            if command == "upgrade":
-                return await schema.upgrade(database)
-            return await seed.seed(database)
+            finished = await _until_stopped(stop, work())
         finally:
             await database.dispose()
+        return done if finished else None
 
-    done = asyncio.run(main())
+    try:
+        done = asyncio.run(main())
+    finally:
+        stopping.after_loop()
+    if done is None:
+        # Each command is one transaction: stopped before its commit, nothing changed.
+        raise Unavailable(f"db {command}: stopped before it finished; nothing was changed")
     verb = "applied" if command == "upgrade" else "added"
     print("\n".join(f"{verb}: {item}" for item in done) or "nothing to do: up to date")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the console script."""
+def main(argv: Sequence[str] | None = None, stopping: Stopping | None = None) -> None:
+    """The command; `stopping` caught the stop signals before this module was imported
+    (sidecar.startup.main), else they are caught from here on."""
+    if stopping is None:
+        stopping = Stopping()
+        stopping.install()
     top = parser()
     arguments = top.parse_args(argv)
     values = resolve(top, arguments, os.environ)
-    logging.basicConfig(level=values["log_level"], stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(values["log_level"], values["log_format"])
+    try:
+        _start(top, arguments, values, stopping)
+    except StartupError as error:
+        log.error("%s", error.message)
+        raise SystemExit(error.exit_code) from None
+
+
+def _start(top: argparse.ArgumentParser, arguments: argparse.Namespace,
+           values: dict[str, Any], stopping: Stopping) -> None:
     if arguments.command != "serve":
-        _run_db(arguments.db_command, values["database"])
+        _run_db(arguments.db_command, values["database"], stopping)
         return
     settings = Settings(**values)
     _check_serve(top, settings)
     try:
-        admin_key = _admin_key(settings.admin_key, settings.admin_key_file)
+        admin_key, new_key = _admin_key(settings.admin_key, settings.admin_key_file)
     except ValueError as error:
-        top.error(f"--admin-key-file: {error}")
-    _run_serve(replace(settings, admin_key=admin_key))
+        raise BadConfiguration(f"{named('admin_key_file')}: {error}") from None
+    if stopping.requested is not None:
+        log.info("stopped")
+        return
+    _run_serve(replace(settings, admin_key=admin_key), stopping, new_key)

@@ -9,12 +9,15 @@ from these declarations (`options()`, `option_table()`).
 from __future__ import annotations
 
 import ipaddress
-import logging
 import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from sidecar.logs import FORMATS
+from sidecar.ocpi.urls import UnusableUrl, check_partner_url, valid_host
 
 ENV_PREFIX = "OCPI_SIDECAR_"
 T = TypeVar("T")
@@ -80,13 +83,75 @@ def option(default: T, metavar: str, meaning: str, parse: Callable[[str], Any] =
 
 
 def address(text: str) -> str:
-    """HOST:PORT, the port a number from 0 (any free one) to 65535."""
+    """HOST:PORT, or PORT alone for 127.0.0.1:PORT; the port from 0 (any free one) to 65535.
+
+    HOST is an IP address (IPv6 in brackets) or a host name. An empty host is refused rather
+    than taken for "every interface": that must be asked for, as 0.0.0.0 or [::].
+    """
+    if text.isdigit():
+        text = f"127.0.0.1:{text}"
     host, colon, port = text.rpartition(":")
+    if "://" in text:
+        raise ValueError(f"{text!r}: give HOST:PORT without a scheme, like 127.0.0.1:8080")
     if not colon or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"{text!r} is not HOST:PORT with a port from 0 to 65535")
+    if not host:
+        raise ValueError(f"{text!r} has no host: use 0.0.0.0:{port} for every interface, "
+                         f"127.0.0.1:{port} for this machine only")
     if host.startswith("[") != host.endswith("]"):
         raise ValueError(f"{text!r}: an IPv6 host goes in brackets, like [::1]:8080")
+    bare = host[1:-1] if host.startswith("[") else host
+    if host.startswith("[") and not _ipv6(bare):
+        raise ValueError(f"{text!r}: {bare!r} in brackets is no IPv6 address")
+    if not host.startswith("[") and ":" in host:
+        raise ValueError(f"{text!r}: an IPv6 host goes in brackets, like [::1]:8080")
+    if not valid_host(bare):
+        raise ValueError(f"{text!r}: {bare!r} is neither an IP address nor a host name")
     return text
+
+
+def _ipv6(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 6
+    except ValueError:
+        return False
+
+
+def public_url(text: str) -> str:
+    """An absolute http(s) URL with a host that partners can call (the rule we hold their
+    URLs to), with no query or fragment; a trailing `/` is dropped."""
+    try:
+        check_partner_url(text)
+    except UnusableUrl as error:
+        raise ValueError(f"{text!r}: {error.reason}") from None
+    parts = urlsplit(text)
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError(f"{text!r}: must have no query or fragment")
+    return text.rstrip("/")
+
+
+def database_url(text: str) -> str:
+    """A SQLite or PostgreSQL URL, as `sidecar.store.engine` takes it."""
+    # Imported here: SQLAlchemy takes a while to import, and this module is read first.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(text)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"{text!r} is not a database URL; give sqlite:///PATH or "
+                         "postgresql://USER@HOST/DB") from None
+    if parsed.drivername not in DATABASE_DRIVERS:
+        raise ValueError(f"{parsed.drivername}:// is not supported; give sqlite:///PATH or "
+                         "postgresql://USER@HOST/DB")
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise ValueError("a SQLite URL needs a file: sqlite:///PATH")
+    return text
+
+
+# The URL schemes `normalise_url` (sidecar.store.engine) turns into the drivers we ship.
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite", "postgresql",
+                    "postgres", "postgresql+psycopg2", "postgresql+asyncpg")
 
 
 def seconds(text: str) -> float:
@@ -148,9 +213,16 @@ def readable_file(text: str) -> str:
 
 def level_name(text: str) -> str:
     """A logging level name."""
-    if text.upper() not in logging.getLevelNamesMapping():
+    if text.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ValueError(f"{text!r} is not one of DEBUG, INFO, WARNING, ERROR")
     return text.upper()
+
+
+def log_format(text: str) -> str:
+    """`text` or `json`."""
+    if text.lower() not in FORMATS:
+        raise ValueError(f"{text!r} is not one of text, json")
+    return text.lower()
 
 
 @dataclass(frozen=True)
@@ -158,14 +230,16 @@ class Settings:
     """What `serve` needs; every field is a flag and an environment variable."""
 
     http: str = option("127.0.0.1:8080", "HOST:PORT", "the OCPI endpoints partners call (and "
-                       "nothing else)", address)
+                       "nothing else); `PORT` alone is 127.0.0.1:PORT, as for every "
+                       "HOST:PORT", address)
     admin: str = option("127.0.0.1:8081", "HOST:PORT", "the operator's listener: `/admin/` "
                         "API, `/metrics`, `/healthz`, `/readyz`", address)
     grpc: str = option("127.0.0.1:50051", "HOST:PORT", "the core-facing gRPC API", address)
     database: str = option(
         "sqlite+aiosqlite:///var/ocpi-sidecar.db", "URL",
-        "SQLite file (WAL), or `postgresql://user@host/db`")
-    public_url: str = option("", "URL", "the base URL partners use to reach `--http`",
+        "SQLite file (WAL), or `postgresql://user@host/db`", database_url)
+    public_url: str = option("", "URL", "the base URL partners use to reach `--http`: "
+                             "http(s), a host, no query", public_url,
                              shown_default="`http://<--http>`")
     admin_key_file: str = option(
         "", "PATH", "a file holding the admin API key, read at start (the default one is "
@@ -205,8 +279,10 @@ class Settings:
     auth_failure_window: float = option(
         60.0, "S", "the seconds in which `--auth-failure-limit` failures leak away",
         positive_seconds)
-    log_level: str = option("INFO", "LEVEL", "`DEBUG`, `INFO`, `WARNING` or `ERROR`",
-                            level_name)
+    log_level: str = option("INFO", "LEVEL", "the least severe log lines written to stderr: "
+                            "`DEBUG`, `INFO`, `WARNING` or `ERROR`", level_name)
+    log_format: str = option("text", "FORMAT", "log lines as `text` (time, level, logger, "
+                             "message) or `json` (one object per line)", log_format)
 
     @property
     def base_url(self) -> str:
@@ -231,6 +307,12 @@ class Settings:
     def module_url(self, module: str) -> str:
         """URL of one of our 2.2.1 module endpoints."""
         return f"{self.details_url}/{module}"
+
+
+def named(name: str) -> str:
+    """How an error names the setting `name`: its flag and its environment variable."""
+    declared = next(o for o in options() if o.name == name)
+    return f"{declared.flag} ({declared.env})"
 
 
 def options() -> Iterator[Option]:

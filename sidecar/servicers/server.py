@@ -116,8 +116,11 @@ async def create_server(
     `tls` None listens in plaintext (fine on loopback, see README). `health` is the health
     service to answer with (serve has it follow readiness); by default one always SERVING.
     """
-    # AccessInterceptor first, so outermost: it logs the code StatusInterceptor decided.
-    server = grpc.aio.server(interceptors=[AccessInterceptor(), StatusInterceptor()])
+    # Not grpcio's default SO_REUSEPORT: a second process on the same port must fail to start,
+    # not quietly take half of the calls. AccessInterceptor first, so outermost: it logs the
+    # code StatusInterceptor decided.
+    server = grpc.aio.server(interceptors=[AccessInterceptor(), StatusInterceptor()],
+                             options=[("grpc.so_reuseport", 0)])
     wanted = list(services) if services is not None else registrations(
         database, wakeup, authorizer, authorize_timeout, currency)
     health = health or Health()
