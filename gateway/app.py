@@ -33,6 +33,7 @@ from gateway import (
     tokens,
     versions,
 )
+from gateway.access import AccessLog
 from gateway.admin import AdminError, admin_error_response
 from gateway.cache import ReadCache
 from gateway.client import OCPIClient
@@ -247,7 +248,9 @@ class Apps:
 def _app(routes: list[BaseRoute], services: Services, *, admin: bool) -> Starlette:
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestIds), Middleware(HeaderLimit), Middleware(TrailingSlashes)],
+        # AccessLog outermost: it sees every answer, the request ids and the matched route.
+        middleware=[Middleware(AccessLog, listener="admin" if admin else "ocpi"),
+                    Middleware(RequestIds), Middleware(HeaderLimit), Middleware(TrailingSlashes)],
         exception_handlers={
             OCPIError: _ocpi_error,
             InvalidField: _invalid_field,

@@ -23,6 +23,7 @@ from sqlalchemy import Table
 from gateway.client import OCPIClient, PartnerError, Reply
 from gateway.routing import to_partner
 from gateway.urls import join
+from sidecar import metrics
 from sidecar.ocpi import codec
 from sidecar.ocpi.enums import InterfaceRole, ModuleID
 from sidecar.ocpi.types import now, utc
@@ -120,6 +121,8 @@ class Lane:
                 continue
             if outcome.unreachable:
                 self.failed = True
+            metrics.PUSH_ATTEMPTS.labels(str(self.partner.id), entry.module,
+                                         _kind(outcome)).inc()
             self.worker.recorder.add(outcome)
 
     def idle(self) -> bool:
@@ -531,26 +534,42 @@ class PushWorker:
         return [("PUT", url, document)]
 
 
+def _kind(outcome: outbox.Outcome) -> str:
+    """The outcome label of ocpi_sidecar_push_attempts."""
+    if outcome.error is None:
+        return "delivered" if outcome.url else "skipped"
+    return "refused" if outcome.refused else "unreachable"
+
+
+def _fields(o: outbox.Outcome) -> dict[str, object]:
+    return {"partner": o.entry.partner_id, "module": o.entry.module,
+            "object": f"{o.entry.country_code}/{o.entry.party_id}/{o.entry.object_id}",
+            "method": o.method, "http_status": o.http_status, "ocpi_status": o.ocpi_status,
+            "error": o.error}
+
+
 def _log_changes(recorded: outbox.Recorded) -> None:
     """One log line per state change: an object refused or accepted again, a partner failing
-    or recovered (never one per retry)."""
+    or recovered (never one per retry). The error holds the partner's status message."""
     for o in recorded.newly_refused:
-        log.warning("partner %d refused %s %s/%s/%s (%s %s: HTTP %s, OCPI %s): that object is "
-                    "retried with backoff, and at once when it changes; the others go on",
+        log.warning("partner %d refused %s %s/%s/%s: %s; that object is retried with "
+                    "backoff, and at once when it changes; the others go on",
                     o.entry.partner_id, o.entry.module, o.entry.country_code, o.entry.party_id,
-                    o.entry.object_id, o.method, o.url, o.http_status, o.ocpi_status)
+                    o.entry.object_id, o.error, extra={"fields": _fields(o)})
     for o in recorded.dropped:
         log.warning("dropped the result of %s %s for partner %d after %d failed attempts "
-                    "(%s %s: %s)", o.entry.module, o.entry.object_id, o.entry.partner_id,
-                    o.entry.attempts + 1, o.method, o.url, o.error)
+                    "(%s)", o.entry.module, o.entry.object_id, o.entry.partner_id,
+                    o.entry.attempts + 1, o.error, extra={"fields": _fields(o)})
     for o in recorded.accepted_after_refusal:
         log.info("partner %d accepted %s %s/%s/%s after refusing it", o.entry.partner_id,
-                 o.entry.module, o.entry.country_code, o.entry.party_id, o.entry.object_id)
+                 o.entry.module, o.entry.country_code, o.entry.party_id, o.entry.object_id,
+                 extra={"fields": _fields(o)})
     for o in recorded.newly_failing:
         log.warning("pushes to partner %d are failing (%s): all of its pushes back off",
-                    o.entry.partner_id, o.error)
+                    o.entry.partner_id, o.error, extra={"fields": _fields(o)})
     for partner_id in recorded.recovered:
-        log.info("pushes to partner %d work again", partner_id)
+        log.info("pushes to partner %d work again", partner_id,
+                 extra={"fields": {"partner": partner_id}})
 
 
 def _routing(partner: partner_store.Partner, entry: outbox.Entry) -> dict[str, str]:

@@ -25,6 +25,11 @@ from sidecar.store.secrets import token_hash
 
 JSON = "application/json"
 
+# The envelope's status_code, told to the access log (gateway/access.py) beside the answer
+# instead of parsing the body again; that middleware removes it before the answer leaves.
+OCPI_STATUS_HEADER = b"x-ocpi-status-code"
+_SUCCESS = (OCPI_STATUS_HEADER, b"1000")
+
 
 def ocpi_response(
     data: Any = None,
@@ -38,7 +43,10 @@ def ocpi_response(
     body = codec.encode(
         Envelope(status_code=status_code, timestamp=now(), data=data, status_message=message)
     )
-    return Response(body, status_code=http_status, headers=headers, media_type=JSON)
+    response = Response(body, status_code=http_status, headers=headers, media_type=JSON)
+    response.raw_headers.append(
+        _SUCCESS if status_code == 1000 else (OCPI_STATUS_HEADER, b"%d" % status_code))
+    return response
 
 
 _stamp_cache: tuple[int, bytes] = (0, b"")
@@ -57,7 +65,9 @@ def ocpi_json_response(data: bytes, headers: dict[str, str] | None = None) -> Re
     """A success envelope around `data`, already JSON (stored documents): no re-encoding."""
     body = b"".join((b'{"data":', data, b',"status_code":1000,"timestamp":', _timestamp(),
                      b"}"))
-    return Response(body, headers=headers, media_type=JSON)
+    response = Response(body, headers=headers, media_type=JSON)
+    response.raw_headers.append(_SUCCESS)
+    return response
 
 
 def error_response(error: OCPIError) -> Response:
@@ -110,7 +120,9 @@ class TrailingSlashes:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
-            scope = {**scope, "path": path.rstrip("/") or "/"}
+            # In place, not a copy: the access log (outside) reads the route the router
+            # records in this same scope.
+            scope["path"] = path.rstrip("/") or "/"
             raw = scope.get("raw_path")
             if raw:
                 scope["raw_path"] = raw.rstrip(b"/") or b"/"
@@ -181,10 +193,12 @@ class Authenticator:
             generation = self.database.generation(CALLERS)
             cached = self._cache.get(digest)
             if cached is not None and cached[0] == generation and cached[1] > self.clock():
+                _tell_access_log(request, cached[2])
                 return cached[2], cached[3]
             async with self.database.read() as connection:
                 caller = await find_caller(connection, digest)
             if caller is not None:
+                _tell_access_log(request, caller)
                 ttl = self.database.cache_ttl(self.ttl)
                 if len(self._cache) >= self.size:
                     self._cache.clear()
@@ -193,6 +207,11 @@ class Authenticator:
                 return caller, token
         self.limiter.failed(source, header)
         raise Unauthorized()
+
+
+def _tell_access_log(request: Request, caller: Caller) -> None:
+    """The partner's id for the access line (gateway/access.py); never its token."""
+    request.state.partner = caller.partner.id if caller.partner is not None else None
 
 
 def routing_parties(

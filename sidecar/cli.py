@@ -221,7 +221,8 @@ async def serve(
     from gateway.authorize import OCPIAuthorizer
     from gateway.client import OCPIClient, outbound_http
     from gateway.push import PushWorker
-    from gateway.readiness import Replica
+    from gateway.readiness import Replica, is_ready
+    from sidecar.servicers.health import Health
     from sidecar.servicers.server import ServerTls, create_server
     from sidecar.store import commands as command_store
     from sidecar.store.outbox import Wakeup
@@ -261,10 +262,11 @@ async def serve(
             apps = create_apps(settings, database, client, wakeup,
                                replica=Replica(heartbeat, listener, worker))
             wakeup.subscribe(worker.wake)
+            health = Health()
             grpc_server, grpc_port = await _grpc_server(create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
                 authorize_timeout=settings.authorize_timeout, currency=settings.currency,
-                tls=tls), settings.grpc)
+                tls=tls, health=health), settings.grpc)
             try:
                 if not await _until_stopped(stop, _prepare(database)):
                     await grpc_server.stop(None)
@@ -284,6 +286,8 @@ async def serve(
                     shutdown_trigger=stop.wait),
                 "push worker": worker.run(stop),
                 "heartbeat": heartbeat.run(stop),
+                "gRPC health": health.follow(
+                    lambda: is_ready(database, apps.services.replica), stop),
             }
             if not database.is_sqlite:
                 parts["change listener"] = listener.run(stop)

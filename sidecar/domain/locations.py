@@ -389,7 +389,7 @@ class Locations:
     def __init__(self, database: Database, wakeup: outbox.Wakeup) -> None:
         self._database = database
         self._wakeup = wakeup
-        self._groups = WriteGroups(database)
+        self._groups = WriteGroups(database, writer="evse_status")
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[tuple[T, bool]]]) -> T:
         """Run one event's work in a write transaction; wake the push worker if it changed."""

@@ -26,6 +26,7 @@ from datetime import timedelta
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sidecar import metrics
 from sidecar.domain import charging
 from sidecar.domain.sessions import ENDED, MeterEvent, lost_race, refresh_sessions
 from sidecar.errors import Conflict, NotFound, PreconditionFailed, SidecarError
@@ -35,6 +36,9 @@ from sidecar.store import sessions as store
 from sidecar.store.engine import Database
 
 METHOD = "MeterValues"
+
+# Events per commit (ocpi_sidecar_group_commit_size{writer="meter_values"}).
+_SIZES = metrics.GROUP_COMMIT_SIZE.labels("meter_values")
 # A pause without new events that ends the wait for more (seconds).
 QUIET = 0.001
 
@@ -169,6 +173,8 @@ class MeterCommitter:
             except DBAPIError as error:
                 if attempt == 2 or not lost_race(error):
                     raise
+        if units:
+            _SIZES.observe(sum(len(unit.events) for unit in units))
         clock = time.monotonic()
         for pk in caught_up:
             del self._dirty[pk]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ocpi_sidecar.v1 import common_pb2, ev_driver_pb2_grpc
 from ocpi_sidecar.v1 import ev_driver_pb2 as pb
 
+from sidecar import metrics
 from sidecar.domain import commands
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
@@ -200,12 +202,22 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
     ) -> AuthorizationInfo | None:
         if self._authorizer is None:
             raise ConnectionError("real-time authorization is not configured")
+        start, outcome = time.perf_counter(), "failed"
         try:
             async with asyncio.timeout(self._authorize_timeout):
-                return await self._authorizer.authorize(partner, uid, token_type, location,
+                info = await self._authorizer.authorize(partner, uid, token_type, location,
                                                         sender=sender, recipient=recipient)
+            outcome = "unknown" if info is None else "answered"
+            return info
         except TimeoutError:
+            outcome = "timeout"
             raise ConnectionError(f"no answer within {self._authorize_timeout} s") from None
+        except asyncio.CancelledError:
+            outcome = ""  # another eMSP answered first: this one's time says nothing
+            raise
+        finally:
+            if outcome:
+                metrics.AUTHORIZE_DURATION.labels(outcome).observe(time.perf_counter() - start)
 
     async def _ask_everyone(
         self, partners: list[partner_store.Partner], uid: str, token_type: str,

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from sidecar.servicers.access import AccessInterceptor
 from sidecar.servicers.ev_driver import EvDriverServicer
+from sidecar.servicers.health import Health
 from sidecar.servicers.locations import LocationServicer
 from sidecar.servicers.ports import RealTimeAuthorizer
 from sidecar.servicers.smart_charging import SmartChargingServicer
@@ -105,25 +107,28 @@ async def create_server(
     authorize_timeout: float = 3.0,
     currency: str = "EUR",
     tls: ServerTls | None = None,
+    health: Health | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """A started-later server bound to `address` (port 0 picks one); returns it and its port.
 
     `wakeup` is notified after every commit that queued pushes; `services` replaces the
     default registrations (tests). Every handler's errors pass through StatusInterceptor.
-    `tls` None listens in plaintext (fine on loopback, see README).
+    `tls` None listens in plaintext (fine on loopback, see README). `health` is the health
+    service to answer with (serve has it follow readiness); by default one always SERVING.
     """
     # Not grpcio's default SO_REUSEPORT: a second process on the same port must fail to start,
-    # not quietly take half of the calls.
-    server = grpc.aio.server(interceptors=[StatusInterceptor()],
+    # not quietly take half of the calls. AccessInterceptor first, so outermost: it logs the
+    # code StatusInterceptor decided.
+    server = grpc.aio.server(interceptors=[AccessInterceptor(), StatusInterceptor()],
                              options=[("grpc.so_reuseport", 0)])
     wanted = list(services) if services is not None else registrations(
         database, wakeup, authorizer, authorize_timeout, currency)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health = health or Health()
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    await health.set_serving(health.serving)
     for add, servicer, full_name in wanted:
         add(servicer, server)
-        await health_servicer.set(full_name, health_pb2.HealthCheckResponse.SERVING)
-    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        await health.add(full_name)
     names = [full_name for _, _, full_name in wanted]
     reflection.enable_server_reflection(
         [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,

@@ -15,7 +15,7 @@ import aiosqlite
 import asyncpg
 import msgspec
 from sqlalchemy import event, exc, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from sidecar.files import private_file
@@ -29,6 +29,35 @@ def normalise_url(url: str) -> str:
     elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
+
+
+# PostgreSQL's DETAIL of a NOT NULL or CHECK violation lists the failing row's values
+# (a partner's token among them), and asyncpg, its SQLAlchemy adapter and SQLAlchemy each copy
+# it into their error's text, which a traceback in the log would show.
+_ROW_DETAIL = "Failing row contains"
+
+
+def _without_row_values(context: ExceptionContext) -> None:
+    """handle_error: the failing row's values out of every error in the chain."""
+    chain = (context.sqlalchemy_exception, context.original_exception,
+             context.original_exception.__cause__)
+    errors = [error for error in chain if error is not None]
+    details = {d for e in errors if isinstance(d := getattr(e, "detail", None), str)
+               and d.startswith(_ROW_DETAIL)}
+    if not details:
+        return
+    for error in errors:
+        detail = getattr(error, "detail", None)
+        if isinstance(detail, str) and detail in details:
+            error.detail = f"{_ROW_DETAIL} (values hidden)"  # type: ignore[attr-defined]
+        error.args = tuple(_hidden(a, details) if isinstance(a, str) else a
+                           for a in error.args)
+
+
+def _hidden(text: str, details: set[str]) -> str:
+    for detail in details:
+        text = text.replace(detail, f"{_ROW_DETAIL} (values hidden)")
+    return text
 
 
 def _sqlite_setup(engine: AsyncEngine, *, immediate: bool) -> None:
@@ -140,6 +169,8 @@ class Database:
         # Bumped when changes may have gone unheard: every generation is new then.
         self.epoch = 0
         parsed = make_url(self.url)
+        # hide_parameters: statement parameters hold partners' tokens, and a database
+        # error's text (logged with its traceback) would otherwise repeat them.
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
@@ -148,12 +179,16 @@ class Database:
                 private_file(Path(parsed.database))
             inline = {"async_creator": _inline_creator(parsed.database)} if (
                 parsed.database and parsed.database != ":memory:") else {}
-            self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0, **inline)
-            self.reader = create_async_engine(self.url, pool_size=4, max_overflow=4)
+            self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0,
+                                              hide_parameters=True, **inline)
+            self.reader = create_async_engine(self.url, pool_size=4, max_overflow=4,
+                                              hide_parameters=True)
             _sqlite_setup(self.writer, immediate=True)
             _sqlite_setup(self.reader, immediate=False)
         else:
-            self.writer = create_async_engine(self.url, pool_size=10, max_overflow=10)
+            self.writer = create_async_engine(self.url, pool_size=10, max_overflow=10,
+                                              hide_parameters=True)
+            event.listen(self.writer.sync_engine, "handle_error", _without_row_values)
             self.reader = self.writer
             # Until the listener is connected, changes of other replicas go unheard.
             self.coherent = False

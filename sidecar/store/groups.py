@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sidecar import metrics
 from sidecar.errors import SidecarError
 from sidecar.store.engine import Database
 
@@ -25,9 +26,12 @@ Unit = Callable[[AsyncConnection], Awaitable[Any]]
 class WriteGroups:
     """Runs each unit in a write transaction shared with the units waiting beside it."""
 
-    def __init__(self, database: Database, *, max_units: int = 128) -> None:
+    def __init__(self, database: Database, *, max_units: int = 128,
+                 writer: str = "writes") -> None:
         self.database = database
         self.max_units = max_units
+        # The ocpi_sidecar_group_commit_size label of the groups committed here.
+        self._sizes = metrics.GROUP_COMMIT_SIZE.labels(writer)
         self._waiting: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._draining: asyncio.Task[None] | None = None
 
@@ -65,6 +69,7 @@ class WriteGroups:
                     outcomes.append((True, await unit(connection)))
                 except SidecarError as error:
                     outcomes.append((False, error))
+        self._sizes.observe(len(group))
         return outcomes
 
     async def _alone(self, unit: Unit, future: asyncio.Future[Any]) -> None:

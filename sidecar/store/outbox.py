@@ -31,7 +31,7 @@ from sqlalchemy import Table, and_, bindparam, case, delete, func, literal, or_,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ocpi.enums import ModuleID
-from sidecar.ocpi.types import now
+from sidecar.ocpi.types import now, utc
 from sidecar.store import tables
 from sidecar.store.dialect import upsert_for
 
@@ -608,3 +608,12 @@ async def next_due(connection: AsyncConnection, partner_ids: Sequence[int]) -> d
 async def forget_partner(connection: AsyncConnection, partner_id: int) -> None:
     """Drop everything queued for a partner that is no longer registered."""
     await connection.execute(delete(_o).where(_o.c.partner_id == partner_id))
+
+
+async def depth_by_partner(connection: AsyncConnection) -> list[tuple[int, int, datetime]]:
+    """(partner id, pending entries, when the oldest was queued) per partner with any, in
+    one query (metrics read it at scrape time)."""
+    rows = await connection.execute(
+        select(_o.c.partner_id, func.count(), func.min(_o.c.created_at))
+        .group_by(_o.c.partner_id).order_by(_o.c.partner_id))
+    return [(partner_id, count, utc(oldest)) for partner_id, count, oldest in rows]
