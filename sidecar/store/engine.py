@@ -117,6 +117,9 @@ def _inline_creator(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
 # connection was refused or cut, or the server is shutting down or starting up.
 _UNAVAILABLE = (OSError, ConnectionError, asyncpg.PostgresConnectionError,
                 asyncpg.OperatorInterventionError, asyncpg.InterfaceError)
+# Transactions PostgreSQL aborted to break a deadlock or a serialization conflict: nothing
+# was done, and the same work succeeds when tried again, so they count as "not now" too.
+_TRANSIENT = (asyncpg.TransactionRollbackError,)
 # What a database call may raise, for handlers that sort them with `unavailable`.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     exc.SQLAlchemyError, asyncpg.PostgresError, *_UNAVAILABLE)
@@ -283,8 +286,9 @@ def touch(connection: AsyncConnection, table_name: str) -> None:
 
 
 def unavailable(error: BaseException) -> bool:
-    """Whether `error` says the database cannot be reached now (down, restarting, the
-    connection cut), as opposed to a statement it refused: the caller may retry later."""
+    """Whether `error` says the database cannot do the work now (down, restarting, the
+    connection cut, or the transaction aborted to break a deadlock), as opposed to a
+    statement it refused: nothing was done, and the caller may retry later."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
     if isinstance(error, exc.TimeoutError):
@@ -292,7 +296,7 @@ def unavailable(error: BaseException) -> bool:
     cause: BaseException | None = error
     seen = 0
     while cause is not None and seen < 8:
-        if isinstance(cause, _UNAVAILABLE):
+        if isinstance(cause, (*_UNAVAILABLE, *_TRANSIENT)):
             return True
         cause = cause.__cause__ or cause.__context__
         seen += 1

@@ -214,7 +214,9 @@ def _enqueue_registered_statement(dialect: str) -> Any:
         literal(0), bindparam("q_stamp", type_=_o.c.next_attempt_at.type),
         bindparam("q_created", type_=_o.c.created_at.type), bindparam("q_priority"),
         literal(None, _o.c.to_country_code.type), literal(None, _o.c.to_party_id.type),
-    ).where(_p.c.status == "REGISTERED")
+    ).where(_p.c.status == "REGISTERED").order_by(_p.c.id)
+    # In partner order: concurrent fan-outs (replicas) then lock the outbox rows they merge
+    # into in one order, so that two of them wait for each other instead of deadlocking.
     return _merge(upsert_for(dialect, _o).from_select(_COLUMNS, values))
 
 
