@@ -158,6 +158,12 @@ async def insert_session(
     return int(result.scalar_one())
 
 
+async def assign_transaction(connection: AsyncConnection, pk: int, transaction_id: str) -> None:
+    """A reservation's session is continued by this transaction: found by its id from now."""
+    await connection.execute(update(_t).where(_t.c.pk == pk).values(
+        transaction_id=transaction_id))
+
+
 async def update_sessions(connection: AsyncConnection, writes: Sequence[SessionWrite]) -> None:
     """Write new documents and states, all in one statement (executemany)."""
     if not writes:
