@@ -40,6 +40,7 @@ from sidecar.servicers.ports import RealTimeAuthorizer
 from sidecar.store import commands as command_store
 from sidecar.store import partners as partner_store
 from sidecar.store import reservations as reservation_store
+from sidecar.store import sessions as session_store
 from sidecar.store import tokens as token_store
 from sidecar.store.engine import Database
 from sidecar.store.idempotency import KEY_LENGTH, payload_hash
@@ -83,9 +84,11 @@ def _token(token: Token) -> pb.Token:
 
 
 def command_message(row: command_store.CommandRow, requester: PartnerRole | None,
-                    reservation_number: int = 0) -> pb.Command:
+                    reservation_number: int = 0, transaction_id: str | None = None
+                    ) -> pb.Command:
     """The proto Command for a stored eMSP command; `reservation_number` is the charge
-    point's number of the reservation a RESERVE_NOW or CANCEL_RESERVATION is about."""
+    point's number of the reservation a RESERVE_NOW or CANCEL_RESERVATION is about;
+    `transaction_id` the core's id of a STOP_SESSION's session (None: the session id)."""
     kind = CommandType(row.type)
     body = codec.decode(row.request, COMMAND_TYPES[kind])
     message = pb.Command(
@@ -100,9 +103,9 @@ def command_message(row: command_store.CommandRow, requester: PartnerRole | None
             evse_uid=body.evse_uid or "", connector_id=body.connector_id or "",
             authorization_reference=body.authorization_reference or ""))
     elif isinstance(body, StopSession):
-        # A session's id is the core's transaction id (sessions.object_id).
+        # A session's id is the core's transaction id, unless it began as a reservation.
         message.stop_session.CopyFrom(pb.StopSessionCommand(
-            session_id=body.session_id, transaction_id=body.session_id))
+            session_id=body.session_id, transaction_id=transaction_id or body.session_id))
     elif isinstance(body, ReserveNow):
         message.reserve_now.CopyFrom(pb.ReserveNowCommand(
             token=_token(body.token), expiry_date=_stamp(body.expiry_date),
@@ -250,9 +253,18 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
                 self._database, command_store.MODULE, request.consumer_id or uuid.uuid4().hex,
                 command_store.COMMAND_TYPES, self._wakeup.notify, poll=_POLL):
             number = await self._reservation_number(row)
-            yield pb.WatchCommandsResponse(command=command_message(row, requester, number))
+            transaction_id = await self._transaction_of(row)
+            yield pb.WatchCommandsResponse(
+                command=command_message(row, requester, number, transaction_id))
         await context.abort(grpc.StatusCode.ABORTED,
                             "consumer_id: a newer stream opened with this consumer id")
+
+    async def _transaction_of(self, row: command_store.CommandRow) -> str | None:
+        if row.type != "STOP_SESSION":
+            return None
+        body = codec.decode(row.request, StopSession)
+        async with self._database.read() as connection:
+            return await session_store.transaction_of(connection, body.session_id)
 
     async def _reservation_number(self, row: command_store.CommandRow) -> int:
         """The stored number of the command's reservation (0: not about one)."""
