@@ -20,6 +20,7 @@ from sidecar.domain import session_records as records
 from sidecar.domain.parties import find_location
 from sidecar.domain.sessions import (
     CDRS,
+    RESERVED,
     cdr_location,
     connector_tariff,
     enqueue_session,
@@ -91,7 +92,7 @@ async def report_status(database: Database, wakeup: outbox.Wakeup, given: Status
 
 async def _apply(connection: AsyncConnection, given: StatusInput, currency: str
                  ) -> tuple[Outcome, bool]:
-    held = await store.by_number(connection, given.number)
+    held = await store.by_number(connection, given.number, lock=True)
     if held is None:
         raise NotFound("ocpp_reservation_id", f"no reservation {given.number}")
     if held.status in store.ENDED:
@@ -193,7 +194,7 @@ async def accept(connection: AsyncConnection, command: command_store.CommandRow,
     reservation in place keeps its Session (an update of it changes nothing here)."""
     body = codec.decode(command.request, ReserveNow)
     held = await store.find(connection, command.partner_id, body.location_id,
-                            body.reservation_id)
+                            body.reservation_id, lock=True)
     location = await find_location(connection, body.location_id)
     if held is None or held.status != store.REQUESTED or location is None:
         return False
@@ -233,7 +234,9 @@ async def end(connection: AsyncConnection, held: store.ReservationRow, at: datet
     is POSTed. `by_cpo`: the eMSP's RESERVE_NOW hears CANCELED_RESERVATION."""
     assert held.session_id is not None
     row = await session_store.load_session(connection, held.session_id)
-    assert row is not None
+    if row is None or row.status != RESERVED:
+        # A transaction took it over meanwhile (its row lock made us wait for it).
+        raise PreconditionFailed(f"ocpp_reservation_id: reservation {held.number} was used")
     state = charging.decode_state(row.state)
     assert state.reservation is not None
     start = state.reservation.start

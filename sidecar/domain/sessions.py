@@ -42,6 +42,8 @@ T = TypeVar("T")
 SESSIONS = "sessions"
 CDRS = "cdrs"
 ENDED = frozenset({SessionStatus.COMPLETED.value, SessionStatus.INVALID.value})
+# A reservation's session: no transaction's events apply to it (StartTransaction continues it).
+RESERVED = SessionStatus.RESERVATION.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,7 +517,7 @@ async def _reservation_of(
             continue
         if reservation.evse_uid is None or ci_equal(reservation.evse_uid, evse.uid):
             row = await store.load_session(connection, reservation.session_id)
-            if row is not None and row.status == SessionStatus.RESERVATION.value:
+            if row is not None and row.status == RESERVED:
                 return reservation, row
     return None
 
@@ -527,7 +529,7 @@ async def replayed(connection: AsyncConnection, event: Event, method: str) -> by
 
 async def _running(connection: AsyncConnection, transaction_id: str) -> store.SessionRow:
     row = await store.load_session(connection, transaction_id)
-    if row is None:
+    if row is None or row.status == RESERVED:
         raise NotFound("transaction_id", f"no transaction {transaction_id!r}")
     if row.status in ENDED:
         raise PreconditionFailed("transaction_id: transaction ended")

@@ -74,11 +74,19 @@ def _key(partner_id: int, location_id: str, reservation_id: str) -> list[Any]:
             _r.c.reservation_key == reservation_id.upper()]
 
 
+def _locked(connection: AsyncConnection, query: Any, lock: bool) -> Any:
+    # PostgreSQL: two reports on one reservation wait for each other (SQLite writes are
+    # serialised anyway).
+    return query.with_for_update() if lock and connection.dialect.name == "postgresql" \
+        else query
+
+
 async def find(connection: AsyncConnection, partner_id: int, location_id: str,
-               reservation_id: str) -> ReservationRow | None:
-    """This eMSP's reservation at this location."""
-    row = (await connection.execute(
-        select(_r).where(*_key(partner_id, location_id, reservation_id)))).first()
+               reservation_id: str, *, lock: bool = False) -> ReservationRow | None:
+    """This eMSP's reservation at this location (`lock`: until the transaction ends)."""
+    row = (await connection.execute(_locked(
+        connection, select(_r).where(*_key(partner_id, location_id, reservation_id)),
+        lock))).first()
     return _row(row) if row is not None else None
 
 
@@ -93,8 +101,11 @@ async def latest(connection: AsyncConnection, partner_id: int, reservation_id: s
     return _row(row) if row is not None else None
 
 
-async def by_number(connection: AsyncConnection, number: int) -> ReservationRow | None:
-    row = (await connection.execute(select(_r).where(_r.c.pk == number))).first()
+async def by_number(connection: AsyncConnection, number: int, *, lock: bool = False
+                    ) -> ReservationRow | None:
+    """The reservation the charge point knows by this number."""
+    row = (await connection.execute(_locked(connection, select(_r).where(_r.c.pk == number),
+                                            lock))).first()
     return _row(row) if row is not None else None
 
 

@@ -301,3 +301,27 @@ async def test_an_update_keeps_the_number_and_another_location_gets_a_new_one(
         numbers.append(watcher.commands[-1].reserve_now.ocpp_reservation_id)
     await watcher.stop()
     assert numbers[0] == numbers[1] != numbers[2]
+
+
+async def test_a_continued_reservation_is_stopped_by_the_core_transaction_id(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp
+) -> None:
+    sent = await reserved(cpo, ev_core, emsp, None)
+    session_id = sent.command_id
+    await report(ev_core, "stop:accepted", sent.reserve_now.ocpp_reservation_id,
+                 pb.RESERVATION_STATUS_ACCEPTED, T0)
+    # The reservation's session is no transaction of the core's.
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await ev_core.transactions.EndTransaction(end(session_id, at=T0 + timedelta(hours=1)))
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+    await ev_core.transactions.StartTransaction(start(
+        "TX2", at=T0 + timedelta(minutes=5), token=token(RESERVER)))
+    await eventually(lambda: emsp.objects.get(f"sessions/NL/CPA/{session_id}", {})
+                     .get("status") == "ACTIVE")
+    watcher = await watching(cpo, ev_core, "core-4")
+    body = {**bodies(emsp)["STOP_SESSION"], "session_id": session_id}
+    assert (await command(emsp, cpo, "STOP_SESSION", body))["data"]["result"] == "ACCEPTED"
+    await eventually(lambda: [c for c in watcher.commands if c.HasField("stop_session")])
+    (stop,) = [c.stop_session for c in watcher.commands if c.HasField("stop_session")]
+    await watcher.stop()
+    assert (stop.session_id, stop.transaction_id) == (session_id, "TX2")
