@@ -113,8 +113,14 @@ class EvDriverServiceServicer:
     def ReportCommandResult(self, request, context):
         """The outcome of a command, forwarded to the eMSP (OCPI CommandResult POSTed to its
         response_url). One result per command: the same result again is a harmless replay;
-        a different one is rejected with ALREADY_EXISTS. After the deadline the eMSP has
-        already been sent TIMEOUT: a late result is recorded and not forwarded.
+        a different one is rejected with ALREADY_EXISTS, except CANCELED_RESERVATION after an
+        ACCEPTED RESERVE_NOW: the charge point or CPO cancelled the reservation later (as
+        ReportReservationStatus CANCELLED; FAILED_PRECONDITION when it is no longer in place).
+        After the deadline the eMSP has already been sent TIMEOUT: a late result is recorded
+        and not forwarded; a late ACCEPTED of a RESERVE_NOW still creates its RESERVATION
+        Session (the charge point holds the reservation). An ACCEPTED RESERVE_NOW creates the
+        Session (status RESERVATION) for the reserving eMSP; an ACCEPTED CANCEL_RESERVATION
+        completes it (with a reservation CDR when the tariff prices the reserved time).
         Errors: NOT_FOUND for an unknown command_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
