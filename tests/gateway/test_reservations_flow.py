@@ -325,3 +325,20 @@ async def test_a_continued_reservation_is_stopped_by_the_core_transaction_id(
     (stop,) = [c.stop_session for c in watcher.commands if c.HasField("stop_session")]
     await watcher.stop()
     assert (stop.session_id, stop.transaction_id) == (session_id, "TX2")
+
+
+async def test_an_expired_reservation_takes_the_time_price_of_reservation_expires(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp
+) -> None:
+    sent = await reserved(cpo, ev_core, emsp, "tariff_18_reservation_with_expire_time.json")
+    number = sent.reserve_now.ocpp_reservation_id
+    await report(ev_core, "t18:accepted", number, pb.RESERVATION_STATUS_ACCEPTED, T0)
+    await report(ev_core, "t18:expired", number, pb.RESERVATION_STATUS_EXPIRED,
+                 T0 + timedelta(minutes=22))
+    await eventually(lambda: sent_cdrs(emsp))
+    (cdr,) = [r.body for r in sent_cdrs(emsp)]
+    # tariff_18 by hand: both reservation elements price TIME; expired, so the
+    # RESERVATION_EXPIRES one (6.00/h, not RESERVATION's 3.00/h; mod_tariffs note), step
+    # 600 s: 22 min -> 30 min = 3.00, +20 % = 3.60. No FLAT.
+    assert price(cdr["total_cost"]) == (Decimal("3.00"), Decimal("3.60"))
+    assert price(cdr["total_reservation_cost"]) == (Decimal("3.00"), Decimal("3.60"))
