@@ -187,26 +187,19 @@ async def _tariff(connection: AsyncConnection, location: Location, evse: EVSE | 
     return None
 
 
-async def accept(connection: AsyncConnection, command: command_store.CommandRow,
-                 at: datetime, currency: str) -> bool:
-    """The charge point holds the reservation of this RESERVE_NOW: its Session (status
-    RESERVATION, id = the command id) is stored and PUT to the eMSP that reserved. Once: a
-    reservation in place keeps its Session (an update of it changes nothing here)."""
-    body = codec.decode(command.request, ReserveNow)
-    held = await store.find(connection, command.partner_id, body.location_id,
-                            body.reservation_id, lock=True)
-    location = await find_location(connection, body.location_id)
-    if held is None or held.status != store.REQUESTED or location is None:
-        return False
+async def _reserved_state(connection: AsyncConnection, body: ReserveNow,
+                          location: Location, session_id: str, number: int, at: datetime,
+                          currency: str) -> charging.TxState | None:
+    """A reservation's session state, reserved since `at`; None when the location has
+    nothing to reserve any more."""
     evse, connector_id, where = _place(location, body.evse_uid)
     if where is None:
-        return False  # nothing to reserve at this location any more
+        return None
     tariff = await _tariff(connection, location, evse, at)
-    session_id = command.command_id
     token = CdrToken(country_code=body.token.country_code, party_id=body.token.party_id,
                      uid=body.token.uid, type=body.token.type,
                      contract_id=body.token.contract_id)
-    state = charging.TxState(
+    return charging.TxState(
         transaction_id=session_id, session_id=session_id,
         country_code=location.country_code, party_id=location.party_id,
         location_id=location.id, evse_uid=evse.uid if evse else _NA,
@@ -215,7 +208,30 @@ async def accept(connection: AsyncConnection, command: command_store.CommandRow,
         authorization_reference=body.authorization_reference, tariff=tariff,
         time_zone=location.time_zone, currency=tariff.currency if tariff else currency,
         cdr_location=where, progress=charging.fresh(at),
-        reservation=charging.Reserved(held.number, at))
+        reservation=charging.Reserved(number, at))
+
+
+async def accept(connection: AsyncConnection, command: command_store.CommandRow,
+                 at: datetime, currency: str) -> bool:
+    """The charge point holds the reservation of this RESERVE_NOW: its Session (status
+    RESERVATION, id = the command id) is stored and PUT to the eMSP that reserved. Once:
+    a repeated report changes nothing; an accepted update (the latest RESERVE_NOW of a
+    reservation in place) changes the Session's EVSE, token and reference (a PATCH)."""
+    body = codec.decode(command.request, ReserveNow)
+    held = await store.find(connection, command.partner_id, body.location_id,
+                            body.reservation_id, lock=True)
+    location = await find_location(connection, body.location_id)
+    if held is None or location is None or held.status in store.ENDED:
+        return False
+    if held.status == store.RESERVED:
+        if held.command_id != command.command_id or held.session_id == command.command_id:
+            return False
+        return await _update(connection, held, body, location, currency)
+    session_id = command.command_id
+    state = await _reserved_state(connection, body, location, session_id, held.number, at,
+                                  currency)
+    if state is None:
+        return False
     stamp = now()
     session = records.build_session(state, stamp)
     await session_store.insert_session(
@@ -225,6 +241,22 @@ async def accept(connection: AsyncConnection, command: command_store.CommandRow,
         state=charging.encode(state), last_updated=stamp)
     await store.set_status(connection, held.number, store.RESERVED, session_id=session_id)
     return await enqueue_session(connection, state, command.partner_id, ("PUT", ()))
+
+
+async def _update(connection: AsyncConnection, held: store.ReservationRow, body: ReserveNow,
+                  location: Location, currency: str) -> bool:
+    assert held.session_id is not None
+    row = await session_store.load_session(connection, held.session_id)
+    if row is None or row.status != RESERVED:
+        return False
+    old = charging.decode_state(row.state)
+    assert old.reservation is not None
+    # The reservation goes on: it was made when first accepted.
+    state = await _reserved_state(connection, body, location, held.session_id, held.number,
+                                  old.reservation.start, currency)
+    if state is None:
+        return False
+    return await write_session(connection, row, state, row.partner_id, now())
 
 
 async def end(connection: AsyncConnection, held: store.ReservationRow, at: datetime, *,

@@ -342,3 +342,28 @@ async def test_an_expired_reservation_takes_the_time_price_of_reservation_expire
     # 600 s: 22 min -> 30 min = 3.00, +20 % = 3.60. No FLAT.
     assert price(cdr["total_cost"]) == (Decimal("3.00"), Decimal("3.60"))
     assert price(cdr["total_reservation_cost"]) == (Decimal("3.00"), Decimal("3.60"))
+
+
+async def test_an_accepted_update_changes_the_reservation_session(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp
+) -> None:
+    first = await reserved(cpo, ev_core, emsp, None)
+    await ev_core.ev.ReportCommandResult(pb.ReportCommandResultRequest(
+        command_id=first.command_id, result=pb.COMMAND_RESULT_TYPE_ACCEPTED))
+    key = f"sessions/NL/CPA/{first.command_id}"
+    await eventually(lambda: emsp.objects.get(key, {}).get("evse_uid") == "EVSE1")
+    watcher = await watching(cpo, ev_core, "core-5")
+    body = {k: v for k, v in bodies(emsp)["RESERVE_NOW"].items() if k != "evse_uid"}
+    await command(emsp, cpo, "RESERVE_NOW", {**body, "authorization_reference": "AUTH-2"})
+    await eventually(lambda: watcher.commands)
+    update = watcher.commands[-1]
+    await watcher.stop()
+    assert update.reserve_now.ocpp_reservation_id == first.reserve_now.ocpp_reservation_id
+    await ev_core.ev.ReportCommandResult(pb.ReportCommandResultRequest(
+        command_id=update.command_id, result=pb.COMMAND_RESULT_TYPE_ACCEPTED))
+    # The same Session, now for any EVSE of the location (OCPI "#NA"), with the new reference.
+    await eventually(lambda: emsp.objects[key]["evse_uid"] == "#NA")
+    patch = session_pushes(emsp, first.command_id)[-1]
+    assert patch.method == "PATCH" and patch.body["authorization_reference"] == "AUTH-2"
+    assert emsp.objects[key]["status"] == "RESERVATION"
+    assert not session_pushes(emsp, update.command_id)
