@@ -256,6 +256,7 @@ async def _update(connection: AsyncConnection, held: store.ReservationRow, body:
                                   old.reservation.start, currency)
     if state is None:
         return False
+    await store.set_place(connection, held.number, body.evse_uid, body.token.uid)
     return await write_session(connection, row, state, row.partner_id, now())
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ocpi.types import now
@@ -60,9 +60,18 @@ async def allot(
     statement = upsert(connection, _r).values(
         partner_id=partner_id, location_key=location_id.lower(),
         reservation_key=reservation_id.upper(), status=REQUESTED, created_at=stamp, **values)
+    in_place = _r.c.status == RESERVED
     await connection.execute(statement.on_conflict_do_update(
         index_elements=[_r.c.partner_id, _r.c.location_key, _r.c.reservation_key],
-        set_=values))
+        set_={**values,
+              # A reservation in place keeps its EVSE and token until the charge point
+              # accepts the update (set_place); one that ended is asked for anew.
+              "evse_uid": case((in_place, _r.c.evse_uid), else_=statement.excluded.evse_uid),
+              "token_uid": case((in_place, _r.c.token_uid),
+                                else_=statement.excluded.token_uid),
+              "status": case((_r.c.status.in_(list(ENDED)), REQUESTED), else_=_r.c.status),
+              "session_id": case((_r.c.status.in_(list(ENDED)), None),
+                                 else_=_r.c.session_id)}))
     number = await connection.scalar(select(_r.c.pk).where(*_key(partner_id, location_id,
                                                                  reservation_id)))
     assert number is not None
@@ -123,6 +132,13 @@ async def held_at(connection: AsyncConnection, location_id: str, token_uid: str
                          _r.c.token_uid == token_uid.upper(), _r.c.status == RESERVED)
         .order_by(_r.c.pk))
     return [_row(r) for r in rows]
+
+
+async def set_place(connection: AsyncConnection, number: int, evse_uid: str | None,
+                    token_uid: str) -> None:
+    """The charge point accepted an update of a reservation in place: its EVSE and token."""
+    await connection.execute(update(_r).where(_r.c.pk == number).values(
+        evse_uid=evse_uid, token_uid=token_uid.upper(), last_updated=now()))
 
 
 async def set_status(connection: AsyncConnection, number: int, status: str,

@@ -367,3 +367,25 @@ async def test_an_accepted_update_changes_the_reservation_session(
     assert patch.method == "PATCH" and patch.body["authorization_reference"] == "AUTH-2"
     assert emsp.objects[key]["status"] == "RESERVATION"
     assert not session_pushes(emsp, update.command_id)
+
+
+async def test_a_reservation_id_used_again_after_it_ended_is_a_new_session(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp
+) -> None:
+    first = await reserved(cpo, ev_core, emsp, None)
+    number = first.reserve_now.ocpp_reservation_id
+    await report(ev_core, "again:accepted", number, pb.RESERVATION_STATUS_ACCEPTED, T0)
+    await report(ev_core, "again:expired", number, pb.RESERVATION_STATUS_EXPIRED,
+                 T0 + timedelta(minutes=15))
+    watcher = await watching(cpo, ev_core, "core-6")
+    await command(emsp, cpo, "RESERVE_NOW", bodies(emsp)["RESERVE_NOW"])
+    await eventually(lambda: watcher.commands)
+    second = watcher.commands[-1]
+    await watcher.stop()
+    assert second.reserve_now.ocpp_reservation_id == number
+    accepted = await report(ev_core, "again:accepted-2", number,
+                            pb.RESERVATION_STATUS_ACCEPTED, T0 + timedelta(hours=1))
+    assert accepted.session_id == second.command_id != first.command_id
+    await eventually(lambda: emsp.objects.get(f"sessions/NL/CPA/{second.command_id}", {})
+                     .get("status") == "RESERVATION")
+    assert emsp.objects[f"sessions/NL/CPA/{first.command_id}"]["status"] == "COMPLETED"
