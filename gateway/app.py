@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import (
     admin,
+    cdr_admin,
     cdrs,
     charging_profiles,
     commands,
@@ -121,6 +122,7 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{ADMIN}/locations/{{location_id}}/unpublish", admin.unpublish_location,
               methods=["POST"]),
         Route(f"{ADMIN}/push", admin.push_now, methods=["POST"]),
+        Route(f"{ADMIN}/cdrs/{{cdr_id}}/credit", cdr_admin.credit_cdr, methods=["POST"]),
         Route(f"{ADMIN}/parties", admin.list_our_parties, methods=["GET"]),
         Route(f"{ADMIN}/parties/{{country_code}}/{{party_id}}", admin.put_party,
               methods=["PUT"]),

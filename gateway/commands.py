@@ -35,6 +35,7 @@ from sidecar.ocpi.enums import Capability, CommandResponseType, CommandType
 from sidecar.ocpi.locations import Location, find_connector, find_evse
 from sidecar.ocpi.types import DisplayText, now
 from sidecar.store import commands as store
+from sidecar.store import reservations as reservation_store
 from sidecar.store.locations import get_location
 from sidecar.store.partners import holder_of
 from sidecar.store.sessions import partner_session
@@ -116,6 +117,12 @@ async def post_command(request: Request) -> Response:
         requester=module.sender or _token_party(body))
     async with services.database.write() as connection:
         await store.insert_command(connection, command)
+        if isinstance(body, ReserveNow):
+            # The charge point's reservation number is fixed with the command.
+            await reservation_store.allot(
+                connection, partner_id=module.partner.id, location_id=body.location_id,
+                reservation_id=body.reservation_id, evse_uid=body.evse_uid,
+                token_uid=body.token.uid, command_id=command.command_id)
     expire_at(services, store.hub_for(services.database), deadline)
     return _answer(module, _R.ACCEPTED)
 

@@ -31,7 +31,13 @@ from sidecar.ocpi.enums import CdrDimensionType as Dim
 from sidecar.ocpi.sessions import CdrDimension, CdrToken, ChargingPeriod
 from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import Price, number
-from sidecar.pricing import MeteredInterval, PricedSession, PricingError, price_session
+from sidecar.pricing import (
+    MeteredInterval,
+    PricedSession,
+    PricingError,
+    Reservation,
+    price_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +131,16 @@ class Progress(msgspec.Struct, kw_only=True):
     last_export_wh: Decimal | None = None
 
 
+class Reserved(msgspec.Struct, array_like=True):
+    """The reservation a session began with (number: the OCPP reservationId): from `start`
+    (accepted) to `end` (charging began, or it was cancelled or expired)."""
+
+    number: int
+    start: datetime
+    end: datetime | None = None
+    expired: bool = False
+
+
 class TxState(msgspec.Struct, kw_only=True):
     """Everything about one transaction the Session and its CDR are built from.
 
@@ -164,6 +180,10 @@ class TxState(msgspec.Struct, kw_only=True):
     signed_data: SignedData | None = None
     reservation_id: int | None = None
     start_command_id: str | None = None
+    # A session that began as a reservation keeps the reservation's Session id (the core's
+    # transaction id differs, or there is none: the reservation was never used).
+    session_id: str | None = None
+    reservation: Reserved | None = None
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -270,6 +290,16 @@ def is_late(state: TxState, items: Iterable[Reading | StateChange]) -> bool:
     return any(item.at < walked for item in items)
 
 
+def session_id_of(state: TxState) -> str:
+    """The OCPI Session id: the core's transaction id unless the session began reserved."""
+    return state.session_id or state.transaction_id
+
+
+def reserving(state: TxState) -> bool:
+    """Whether the session is still a reservation (OCPI status RESERVATION)."""
+    return state.reservation is not None and state.reservation.end is None
+
+
 def session_start(state: TxState) -> datetime:
     """Session start_date_time: when it became ACTIVE, else when it was created."""
     return state.active_at or state.created_at
@@ -369,19 +399,35 @@ def intervals(progress: Progress) -> list[MeteredInterval]:
     ]
 
 
+def _priced_reservation(state: TxState) -> Reservation | None:
+    """The reservation to price: ended, and only when the tariff has reservation elements
+    (else it is free and a CDR starts at charging)."""
+    held, tariff = state.reservation, state.tariff
+    if held is None or held.end is None or held.end <= held.start or tariff is None:
+        return None
+    if not any(e.restrictions is not None and e.restrictions.reservation is not None
+               for e in tariff.elements):
+        return None
+    return Reservation(held.start, held.end, held.expired)
+
+
 def price(state: TxState) -> PricedSession | None:
     """The session priced with its tariff so far; None without a tariff or anything to price.
 
-    Also sets `state.total_cost`. A tariff the engine cannot price is logged, not raised:
-    the session then goes on without a cost.
+    An ended reservation is priced with its tariff's reservation elements (an expired one
+    is all there is: no charging follows). Also sets `state.total_cost`. A tariff the engine
+    cannot price is logged, not raised: the session then goes on without a cost.
     """
     if state.tariff is None:
         return None
-    metered = intervals(state.progress)
-    if not metered:
+    reservation = _priced_reservation(state)
+    held = state.reservation
+    metered = [] if held is not None and held.expired else intervals(state.progress)
+    if not metered and reservation is None:
         return None
     try:
-        priced = price_session(state.tariff, state.time_zone, metered)
+        priced = price_session(state.tariff, state.time_zone, metered,
+                               reservation=reservation)
     except PricingError:
         log.exception("transaction %s: tariff %s cannot price it", state.transaction_id,
                       state.tariff.id)

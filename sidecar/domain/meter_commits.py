@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar import metrics
 from sidecar.domain import charging
-from sidecar.domain.sessions import ENDED, MeterEvent, lost_race, refresh_sessions
+from sidecar.domain.sessions import ENDED, RESERVED, MeterEvent, lost_race, refresh_sessions
 from sidecar.errors import Conflict, NotFound, PreconditionFailed, SidecarError
 from sidecar.ocpi.types import now
 from sidecar.store import idempotency, outbox
@@ -254,7 +254,7 @@ def _check(
         return Conflict(f"{prefix}idempotency_key: used before with a different payload"), False
     transaction_id = event.event.transaction_id
     row = rows.get(transaction_id)
-    if row is None:
+    if row is None or row.status == RESERVED:
         return NotFound(f"{prefix}transaction_id", f"no transaction {transaction_id!r}"), False
     if row.status in ENDED:
         return PreconditionFailed(f"{prefix}transaction_id: transaction ended"), False

@@ -15,6 +15,8 @@ from sidecar.domain.charging import (
     encode,
     hours,
     kwh,
+    reserving,
+    session_id_of,
     session_start,
 )
 from sidecar.ocpi import codec
@@ -32,6 +34,8 @@ def status_of(state: TxState) -> SessionStatus:
         return SessionStatus.INVALID
     if state.ended_at is not None:
         return SessionStatus.COMPLETED
+    if reserving(state):
+        return SessionStatus.RESERVATION
     return SessionStatus.ACTIVE if state.token is not None else SessionStatus.PENDING
 
 
@@ -46,7 +50,7 @@ def build_session(state: TxState, last_updated: datetime) -> Session:
     tariff_id = state.tariff.id if state.tariff else None
     periods = [charging_period(p, tariff_id) for p in state.progress.closed]
     return Session(
-        country_code=state.country_code, party_id=state.party_id, id=state.transaction_id,
+        country_code=state.country_code, party_id=state.party_id, id=session_id_of(state),
         start_date_time=session_start(state), end_date_time=state.ended_at,
         kwh=kwh(state.progress), cdr_token=_token(state),
         auth_method=state.auth_method or AuthMethod.WHITELIST,
@@ -71,6 +75,9 @@ def build_cdr(state: TxState, priced: PricedSession | None, last_updated: dateti
     """The final record of an ended session (its id is the session id)."""
     assert state.ended_at is not None and state.token is not None
     start = session_start(state)
+    if priced is not None and priced.total_reservation_cost is not None:
+        # mod_cdrs: with a reservation, the CDR starts when the reservation did.
+        start = priced.start_date_time
     remarks = [f"Stop reason: {state.stop_reason}"] if state.stop_reason else []
     if priced is not None:
         costs: dict[str, Any] = dict(priced.cdr_costs())
@@ -89,9 +96,10 @@ def build_cdr(state: TxState, priced: PricedSession | None, last_updated: dateti
         costs["charging_periods"] = [ChargingPeriod(start_date_time=start, dimensions=[
             CdrDimension(type=Dim.ENERGY, volume=kwh(state.progress)),
             CdrDimension(type=Dim.TIME, volume=ZERO)])]
+    session_id = session_id_of(state)
     return CDR(
-        country_code=state.country_code, party_id=state.party_id, id=state.transaction_id,
-        start_date_time=start, end_date_time=state.ended_at, session_id=state.transaction_id,
+        country_code=state.country_code, party_id=state.party_id, id=session_id,
+        start_date_time=start, end_date_time=state.ended_at, session_id=session_id,
         cdr_token=state.token, auth_method=state.auth_method or AuthMethod.WHITELIST,
         authorization_reference=state.authorization_reference,
         cdr_location=state.cdr_location, meter_id=state.meter_id, currency=state.currency,

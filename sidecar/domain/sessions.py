@@ -32,6 +32,7 @@ from sidecar.ocpi.tariffs import Tariff
 from sidecar.ocpi.types import ci_equal, now, utc
 from sidecar.pricing import PricedSession
 from sidecar.store import cdrs, idempotency, outbox
+from sidecar.store import reservations as reservation_store
 from sidecar.store import sessions as store
 from sidecar.store.engine import Database
 from sidecar.store.tariffs import get_tariff
@@ -41,6 +42,8 @@ T = TypeVar("T")
 SESSIONS = "sessions"
 CDRS = "cdrs"
 ENDED = frozenset({SessionStatus.COMPLETED.value, SessionStatus.INVALID.value})
+# A reservation's session: no transaction's events apply to it (StartTransaction continues it).
+RESERVED = SessionStatus.RESERVATION.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +158,7 @@ async def enqueue_session(
         return False
     action, targets = push
     await outbox.enqueue(connection, [partner_id], SESSIONS, state.country_code,
-                         state.party_id, state.transaction_id, action, targets,
+                         state.party_id, charging.session_id_of(state), action, targets,
                          recipient=recipient_of(state))
     return True
 
@@ -251,7 +254,7 @@ def _valid_at(tariff: Tariff, at: datetime) -> bool:
     return (start is None or utc(start) <= at) and (end is None or at < utc(end))
 
 
-async def _connector_tariff(
+async def connector_tariff(
     connection: AsyncConnection, location: Location, connector: Connector, at: datetime
 ) -> Tariff | None:
     """The connector's regular tariff valid at `at` (else its first valid one)."""
@@ -292,7 +295,7 @@ async def _place(connection: AsyncConnection, given: StartInput
         if tariff is None:
             raise NotFound("tariff_id", f"no tariff {given.tariff_id!r}")
     else:
-        tariff = await _connector_tariff(connection, location, connector, given.started_at)
+        tariff = await connector_tariff(connection, location, connector, given.started_at)
     if tariff is not None and given.currency not in (None, tariff.currency):
         raise InvalidField("currency", f"tariff {tariff.id!r} is in {tariff.currency}")
     return location, evse, connector, tariff
@@ -354,13 +357,13 @@ class Sessions:
     async def _start(self, connection: AsyncConnection, given: StartInput,
                      answer: Callable[[str], bytes]) -> tuple[bytes, bool]:
         event = given.event
-        stored = await _replayed(connection, event, "StartTransaction")
+        stored = await replayed(connection, event, "StartTransaction")
         if stored is not None:
             return stored, False
         if await store.load_heads(connection, [event.transaction_id]):
             # On PostgreSQL a concurrent replay may have committed between our key lookup and
             # this one; the key commits with the session, so it is visible now if it is ours.
-            stored = await _replayed(connection, event, "StartTransaction")
+            stored = await replayed(connection, event, "StartTransaction")
             if stored is not None:
                 return stored, False
             raise Conflict("transaction_id: started before under another idempotency key")
@@ -370,6 +373,10 @@ class Sessions:
             token, partner_id = await resolve_token(
                 connection, given.token, (location.country_code, location.party_id))
         state = _new_state(given, location, evse, connector, tariff, token, self._currency)
+        claimed = await _reservation_of(connection, given, location, evse, token)
+        if claimed is not None:
+            return await self._continue(connection, given, state, partner_id, *claimed,
+                                        answer)
         # Everything the session has is in this event: walk it here, not from the store.
         charging.replay(state, [reading for reading, _ in given.meter.readings], self._length)
         charging.price(state)
@@ -388,10 +395,39 @@ class Sessions:
         pushed = await enqueue_session(connection, state, partner_id, ("PUT", ()))
         return response, pushed
 
+    async def _continue(self, connection: AsyncConnection, given: StartInput,
+                        state: charging.TxState, partner_id: int | None,
+                        held: reservation_store.ReservationRow, row: store.SessionRow,
+                        answer: Callable[[str], bytes]) -> tuple[bytes, bool]:
+        """The transaction continues the reservation's Session: RESERVATION -> ACTIVE, the
+        same Session id; the reserved time (until charging starts) is priced with it."""
+        reserved = charging.decode_state(row.state)
+        assert reserved.reservation is not None and reserved.session_id is not None
+        state.session_id = reserved.session_id
+        state.reservation = charging.Reserved(held.number, reserved.reservation.start,
+                                              given.started_at)
+        # mod_sessions: the last authorization_reference given by the eMSP is the one shown.
+        state.authorization_reference = (state.authorization_reference
+                                         or reserved.authorization_reference)
+        await store.assign_transaction(connection, row.pk, state.transaction_id)
+        await store.add_meter_values(connection, meter_rows(row.pk, given.meter))
+        charging.replay(state, [reading for reading, _ in given.meter.readings], self._length)
+        charging.price(state)
+        state.replay_due = bool(given.meter.readings)
+        await reservation_store.set_status(connection, held.number, reservation_store.USED,
+                                           transaction_id=state.transaction_id)
+        stamp = now()
+        response = answer(reserved.session_id)
+        await idempotency.record_keys(
+            connection, [(given.event.key, "StartTransaction", given.event.digest, response)],
+            stamp)
+        pushed = await write_session(connection, row, state, partner_id, stamp)
+        return response, pushed
+
     async def _update(self, connection: AsyncConnection, given: UpdateInput
                       ) -> tuple[None, bool]:
         event = given.event
-        if await _replayed(connection, event, "UpdateTransaction") is not None:
+        if await replayed(connection, event, "UpdateTransaction") is not None:
             return None, False
         row = await _running(connection, event.transaction_id)
         state = charging.decode_state(row.state)
@@ -416,7 +452,7 @@ class Sessions:
         stamp = now()
         await idempotency.record_keys(
             connection, [(event.key, "UpdateTransaction", event.digest, b"")], stamp)
-        return None, await _finish(connection, row, state, partner_id, stamp)
+        return None, await write_session(connection, row, state, partner_id, stamp)
 
     async def _take_in(self, connection: AsyncConnection, pk: int, state: charging.TxState,
                        meter: MeterInput, changes: list[charging.StateChange],
@@ -430,7 +466,7 @@ class Sessions:
     async def _end(self, connection: AsyncConnection, given: EndInput,
                    answer: Callable[[Ended], bytes]) -> tuple[bytes, bool]:
         event = given.event
-        stored = await _replayed(connection, event, "EndTransaction")
+        stored = await replayed(connection, event, "EndTransaction")
         if stored is not None:
             return stored, False
         row = await _running(connection, event.transaction_id)
@@ -445,7 +481,7 @@ class Sessions:
             partner_id = await owner_of(connection, state.token)
         priced = await self._take_in(connection, row.pk, state, given.meter, [], True)
         stamp = now()
-        pushed = await _finish(connection, row, state, partner_id, stamp)
+        pushed = await write_session(connection, row, state, partner_id, stamp)
         cdr_id = ""
         if not state.invalid and partner_id is not None and state.token is not None:
             cdr = records.build_cdr(state, priced, stamp)
@@ -461,21 +497,46 @@ class Sessions:
         return response, pushed
 
 
-async def _replayed(connection: AsyncConnection, event: Event, method: str) -> bytes | None:
+async def _reservation_of(
+    connection: AsyncConnection, given: StartInput, location: Location, evse: EVSE,
+    token: CdrToken | None,
+) -> tuple[reservation_store.ReservationRow, store.SessionRow] | None:
+    """The reservation in place that this transaction uses: the one it names (the number we
+    handed out) or else one held at this location for its token; either only when the token
+    is the reserving one and the EVSE the reserved one (any, when none was named)."""
+    if token is None:
+        return None
+    if given.reservation_id is not None:
+        named = await reservation_store.by_number(connection, given.reservation_id)
+        held = [named] if named is not None and named.status == reservation_store.RESERVED \
+            and ci_equal(named.location_id, location.id) else []
+    else:
+        held = await reservation_store.held_at(connection, location.id, token.uid)
+    for reservation in held:
+        if not ci_equal(reservation.token_uid, token.uid) or reservation.session_id is None:
+            continue
+        if reservation.evse_uid is None or ci_equal(reservation.evse_uid, evse.uid):
+            row = await store.load_session(connection, reservation.session_id)
+            if row is not None and row.status == RESERVED:
+                return reservation, row
+    return None
+
+
+async def replayed(connection: AsyncConnection, event: Event, method: str) -> bytes | None:
     stored = await idempotency.find_key(connection, event.key)
     return idempotency.replayed(stored, method, event.digest, "idempotency_key")
 
 
 async def _running(connection: AsyncConnection, transaction_id: str) -> store.SessionRow:
     row = await store.load_session(connection, transaction_id)
-    if row is None:
+    if row is None or row.status == RESERVED:
         raise NotFound("transaction_id", f"no transaction {transaction_id!r}")
     if row.status in ENDED:
         raise PreconditionFailed("transaction_id: transaction ended")
     return row
 
 
-async def _finish(connection: AsyncConnection, row: store.SessionRow, state: charging.TxState,
+async def write_session(connection: AsyncConnection, row: store.SessionRow, state: charging.TxState,
                   partner_id: int | None, stamp: datetime) -> bool:
     write, push = records.plan_write(row, state, partner_id, stamp)
     await store.update_sessions(connection, [write])

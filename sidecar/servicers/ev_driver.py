@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from ocpi_sidecar.v1 import common_pb2, ev_driver_pb2_grpc
 from ocpi_sidecar.v1 import ev_driver_pb2 as pb
 
 from sidecar import metrics
-from sidecar.domain import commands
+from sidecar.domain import commands, reservations
 from sidecar.errors import InvalidField
 from sidecar.ocpi import codec
 from sidecar.ocpi.commands import (
@@ -42,8 +41,11 @@ from sidecar.servicers.enum_mapping import TABLES
 from sidecar.servicers.ports import RealTimeAuthorizer
 from sidecar.store import commands as command_store
 from sidecar.store import partners as partner_store
+from sidecar.store import reservations as reservation_store
+from sidecar.store import sessions as session_store
 from sidecar.store import tokens as token_store
 from sidecar.store.engine import Database
+from sidecar.store.idempotency import KEY_LENGTH, payload_hash
 from sidecar.store.outbox import Wakeup
 from sidecar.store.parties import sending_party
 from sidecar.store.partners import PartnerRole
@@ -79,19 +81,16 @@ def _stamp(value: Any) -> Timestamp:
     return stamp
 
 
-def ocpp_reservation_id(partner_id: int, reservation_id: str) -> int:
-    """The reservation id the charger gets: one eMSP's id never meets another's (a 31-bit
-    hash of partner and id; the same for RESERVE_NOW and its CANCEL_RESERVATION)."""
-    key = f"{partner_id}:{reservation_id.upper()}".encode()
-    return zlib.crc32(key) & 0x7FFFFFFF
-
-
 def _token(token: Token) -> pb.Token:
     return mapping.from_model(token, pb.Token())
 
 
-def command_message(row: command_store.CommandRow, requester: PartnerRole | None) -> pb.Command:
-    """The proto Command for a stored eMSP command."""
+def command_message(row: command_store.CommandRow, requester: PartnerRole | None,
+                    reservation_number: int = 0, transaction_id: str | None = None
+                    ) -> pb.Command:
+    """The proto Command for a stored eMSP command; `reservation_number` is the charge
+    point's number of the reservation a RESERVE_NOW or CANCEL_RESERVATION is about;
+    `transaction_id` the core's id of a STOP_SESSION's session (None: the session id)."""
     kind = CommandType(row.type)
     body = codec.decode(row.request, COMMAND_TYPES[kind])
     message = pb.Command(
@@ -106,20 +105,20 @@ def command_message(row: command_store.CommandRow, requester: PartnerRole | None
             evse_uid=body.evse_uid or "", connector_id=body.connector_id or "",
             authorization_reference=body.authorization_reference or ""))
     elif isinstance(body, StopSession):
-        # A session's id is the core's transaction id (sessions.object_id).
+        # A session's id is the core's transaction id, unless it began as a reservation.
         message.stop_session.CopyFrom(pb.StopSessionCommand(
-            session_id=body.session_id, transaction_id=body.session_id))
+            session_id=body.session_id, transaction_id=transaction_id or body.session_id))
     elif isinstance(body, ReserveNow):
         message.reserve_now.CopyFrom(pb.ReserveNowCommand(
             token=_token(body.token), expiry_date=_stamp(body.expiry_date),
             reservation_id=body.reservation_id,
-            ocpp_reservation_id=ocpp_reservation_id(row.partner_id, body.reservation_id),
+            ocpp_reservation_id=reservation_number,
             location_id=body.location_id, evse_uid=body.evse_uid or "",
             authorization_reference=body.authorization_reference or ""))
     elif isinstance(body, CancelReservation):
         message.cancel_reservation.CopyFrom(pb.CancelReservationCommand(
             reservation_id=body.reservation_id,
-            ocpp_reservation_id=ocpp_reservation_id(row.partner_id, body.reservation_id)))
+            ocpp_reservation_id=reservation_number))
     elif isinstance(body, UnlockConnector):
         message.unlock_connector.CopyFrom(pb.UnlockConnectorCommand(
             location_id=body.location_id, evse_uid=body.evse_uid,
@@ -137,8 +136,10 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
         authorizer: RealTimeAuthorizer | None = None,
         *,
         authorize_timeout: float = 3.0,
+        currency: str = "EUR",
     ) -> None:
         self._database = database
+        self._currency = currency
         self._wakeup = wakeup
         self._authorizer = authorizer
         self._authorize_timeout = authorize_timeout
@@ -263,9 +264,43 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
         async for row, requester in command_store.watch(
                 self._database, command_store.MODULE, request.consumer_id or uuid.uuid4().hex,
                 command_store.COMMAND_TYPES, self._wakeup.notify, poll=_POLL):
-            yield pb.WatchCommandsResponse(command=command_message(row, requester))
+            number = await self._reservation_number(row)
+            transaction_id = await self._transaction_of(row)
+            yield pb.WatchCommandsResponse(
+                command=command_message(row, requester, number, transaction_id))
         await context.abort(grpc.StatusCode.ABORTED,
                             "consumer_id: a newer stream opened with this consumer id")
+
+    async def _transaction_of(self, row: command_store.CommandRow) -> str | None:
+        if row.type != "STOP_SESSION":
+            return None
+        body = codec.decode(row.request, StopSession)
+        async with self._database.read() as connection:
+            return await session_store.transaction_of(connection, body.session_id)
+
+    async def _reservation_number(self, row: command_store.CommandRow) -> int:
+        """The stored number of the command's reservation (0: not about one)."""
+        if row.type not in ("RESERVE_NOW", "CANCEL_RESERVATION"):
+            return 0
+        body = codec.decode(row.request, COMMAND_TYPES[CommandType(row.type)])
+        async with self._database.read() as connection:
+            if isinstance(body, ReserveNow):
+                held = await reservation_store.find(connection, row.partner_id,
+                                                    body.location_id, body.reservation_id)
+            else:
+                assert isinstance(body, CancelReservation)
+                held = await reservation_store.latest(connection, row.partner_id,
+                                                      body.reservation_id)
+        return held.number if held is not None else 0
+
+    async def ReportReservationStatus(
+        self, request: pb.ReportReservationStatusRequest, context: Context
+    ) -> pb.ReportReservationStatusResponse:
+        answer = await reservations.report_status(
+            self._database, self._wakeup, _status_input(request), self._currency,
+            lambda outcome: pb.ReportReservationStatusResponse(
+                session_id=outcome.session_id, cdr_id=outcome.cdr_id).SerializeToString())
+        return pb.ReportReservationStatusResponse.FromString(answer)
 
     async def AcknowledgeCommand(
         self, request: pb.AcknowledgeCommandRequest, context: Context
@@ -286,8 +321,34 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
                     for m in request.messages if m.text]
         outcome = CommandResult(result=CommandResultType(result), message=messages or None)
         late = await commands.report_result(self._database, self._wakeup, command_id,
-                                            "command_id", lambda _row: outcome)
+                                            "command_id", lambda _row: outcome,
+                                            currency=self._currency)
         return pb.ReportCommandResultResponse(after_deadline=late)
+
+
+_RESERVATION_STATUSES = {
+    pb.RESERVATION_STATUS_ACCEPTED: reservations.ACCEPTED,
+    pb.RESERVATION_STATUS_CANCELLED: reservations.CANCELLED,
+    pb.RESERVATION_STATUS_EXPIRED: reservations.EXPIRED,
+}
+
+
+def _status_input(request: pb.ReportReservationStatusRequest) -> reservations.StatusInput:
+    key = mapping.require(request.idempotency_key, "idempotency_key")
+    if len(key) > KEY_LENGTH:
+        raise InvalidField("idempotency_key", f"at most {KEY_LENGTH} characters")
+    if request.ocpp_reservation_id <= 0:
+        raise InvalidField("ocpp_reservation_id", "required, > 0")
+    status = _RESERVATION_STATUSES.get(request.status)
+    if status is None:
+        raise InvalidField("status", "RESERVATION_STATUS_UNSPECIFIED is not allowed"
+                           if request.status == 0 else f"unknown value {request.status}")
+    if not request.HasField("timestamp"):
+        raise InvalidField("timestamp", "required")
+    digest = payload_hash("ReportReservationStatus",
+                          request.SerializeToString(deterministic=True))
+    return reservations.StatusInput(key, digest, request.ocpp_reservation_id, status,
+                                    mapping.timestamp(request.timestamp, "timestamp"))
 
 
 def _from_cache(

@@ -79,7 +79,8 @@ def registrations(
         "TariffService": TariffServicer(database, wakeup),
         "TransactionService": TransactionServicer(database, wakeup, currency=currency),
         "EvDriverService": EvDriverServicer(database, wakeup, authorizer,
-                                            authorize_timeout=authorize_timeout),
+                                            authorize_timeout=authorize_timeout,
+                                            currency=currency),
         "SmartChargingService": SmartChargingServicer(database, wakeup),
     }
     found: list[Registration] = []

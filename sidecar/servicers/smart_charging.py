@@ -28,6 +28,7 @@ from sidecar.ocpi.types import utc
 from sidecar.servicers import mapping
 from sidecar.servicers.enum_mapping import TABLES
 from sidecar.store import commands as command_store
+from sidecar.store import sessions as session_store
 from sidecar.store.engine import Database
 from sidecar.store.outbox import Wakeup
 from sidecar.store.partners import PartnerRole
@@ -99,14 +100,15 @@ def active_profile(message: pb.ActiveChargingProfile, path: str) -> ActiveChargi
         raise InvalidField(here, str(error)) from None
 
 
-def request_message(row: command_store.CommandRow,
-                    requester: PartnerRole | None) -> pb.ChargingProfileRequest:
-    """The proto request for a stored eMSP charging-profile request."""
+def request_message(row: command_store.CommandRow, requester: PartnerRole | None,
+                    transaction_id: str | None = None) -> pb.ChargingProfileRequest:
+    """The proto request for a stored eMSP charging-profile request; `transaction_id`: the
+    core's id of its session (None: the session id)."""
     stored = codec.decode(row.request, command_store.ProfileRequest)
     message = pb.ChargingProfileRequest(
         request_id=row.command_id, kind=_KINDS[row.type], session_id=stored.session_id,
-        # A session's id is the core's transaction id (sessions.object_id).
-        transaction_id=stored.session_id,
+        # A session's id is the core's transaction id, unless it began as a reservation.
+        transaction_id=transaction_id or stored.session_id,
         requested_by=mapping.party_ref(requester),
         created_at=_stamp(row.created_at), deadline=_stamp(row.deadline),
         delivery_count=row.delivery_count)
@@ -146,7 +148,11 @@ class SmartChargingServicer(smart_charging_pb2_grpc.SmartChargingServiceServicer
         async for row, requester in command_store.watch(
                 self._database, command_store.PROFILES, request.consumer_id or uuid.uuid4().hex,
                 command_store.PROFILE_TYPES, self._wakeup.notify, poll=_POLL):
-            yield pb.WatchChargingProfileRequestsResponse(request=request_message(row, requester))
+            session_id = codec.decode(row.request, command_store.ProfileRequest).session_id
+            async with self._database.read() as connection:
+                transaction_id = await session_store.transaction_of(connection, session_id)
+            yield pb.WatchChargingProfileRequestsResponse(
+                request=request_message(row, requester, transaction_id))
         await context.abort(grpc.StatusCode.ABORTED,
                             "consumer_id: a newer stream opened with this consumer id")
 

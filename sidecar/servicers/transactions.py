@@ -7,21 +7,26 @@ its group committer (sidecar/domain/meter_commits.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import grpc
 from ocpi_sidecar.v1 import transactions_pb2 as pb
 from ocpi_sidecar.v1 import transactions_pb2_grpc
 
+from sidecar.domain import cdr_credits
 from sidecar.domain.meter_commits import MeterCommitter
 from sidecar.domain.sessions import Ended, Sessions
 from sidecar.errors import InvalidField
+from sidecar.servicers import mapping
 from sidecar.servicers import transaction_mapping as inputs
 from sidecar.servicers.meter_commits import stream_meter_values
 from sidecar.store import outbox
 from sidecar.store.engine import Database
+from sidecar.store.idempotency import KEY_LENGTH, payload_hash
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -49,6 +54,7 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
         period_length: timedelta = timedelta(minutes=5), currency: str = "EUR",
         session_refresh: float = 5.0,
     ) -> None:
+        self._database, self._wakeup = database, wakeup
         self._sessions = Sessions(database, wakeup, period_length=period_length,
                                   currency=currency)
         self.meter = MeterCommitter(database, wakeup, period_length,
@@ -90,3 +96,30 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
         self, request_iterator: AsyncIterator[pb.StreamMeterValuesRequest], context: Context
     ) -> pb.StreamMeterValuesResponse:
         return await stream_meter_values(self.meter, request_iterator)
+
+    async def CreditCdr(
+        self, request: pb.CreditCdrRequest, context: Context
+    ) -> pb.CreditCdrResponse:
+        answer = await cdr_credits.credit(
+            self._database, self._wakeup, _credit_input(request),
+            lambda made: pb.CreditCdrResponse(
+                credit_cdr_id=made.credit_id,
+                corrected_cdr_id=made.corrected_id).SerializeToString())
+        return pb.CreditCdrResponse.FromString(answer)
+
+
+def _credit_input(request: pb.CreditCdrRequest) -> cdr_credits.CreditInput:
+    key = mapping.require(request.idempotency_key, "idempotency_key")
+    if len(key) > KEY_LENGTH:
+        raise InvalidField("idempotency_key", f"at most {KEY_LENGTH} characters")
+    cdr_id = mapping.require(request.cdr_id, "cdr_id")
+    correction = None
+    if request.correction_json:
+        try:
+            correction = json.loads(request.correction_json, parse_float=Decimal)
+        except ValueError:
+            raise InvalidField("correction_json", "not JSON") from None
+        if not isinstance(correction, dict):
+            raise InvalidField("correction_json", "a JSON object of CDR fields")
+    digest = payload_hash("CreditCdr", request.SerializeToString(deterministic=True))
+    return cdr_credits.CreditInput(cdr_id, correction, "correction_json", key, digest)

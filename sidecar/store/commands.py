@@ -307,6 +307,18 @@ async def close_command(
     return True
 
 
+async def post_result(connection: AsyncConnection, command: CommandRow,
+                      result: msgspec.Struct) -> None:
+    """A later result for a closed command (a reservation cancelled by the CPO after it was
+    accepted, mod_commands): it replaces the stored one and is POSTed to the same
+    `response_url`."""
+    await connection.execute(update(_c).where(_c.c.object_id == command.command_id).values(
+        status=DONE, document=codec.encode(result), last_updated=now()))
+    await outbox.enqueue(connection, [command.partner_id], MODULE, command.country_code,
+                         command.party_id, command.command_id, outbox.POST,
+                         recipient=command.requester)
+
+
 async def expire_commands(connection: AsyncConnection) -> int:
     """Close every command past its deadline with TIMEOUT; how many.
 

@@ -158,6 +158,12 @@ async def insert_session(
     return int(result.scalar_one())
 
 
+async def assign_transaction(connection: AsyncConnection, pk: int, transaction_id: str) -> None:
+    """A reservation's session is continued by this transaction: found by its id from now."""
+    await connection.execute(update(_t).where(_t.c.pk == pk).values(
+        transaction_id=transaction_id))
+
+
 async def update_sessions(connection: AsyncConnection, writes: Sequence[SessionWrite]) -> None:
     """Write new documents and states, all in one statement (executemany)."""
     if not writes:
@@ -205,6 +211,14 @@ async def readings_after(
             if row.pk > walked[row.session_pk]:
                 found[row.session_pk].append((row.pk, bytes(row.reading)))
     return found
+
+
+async def transaction_of(connection: AsyncConnection, session_id: str) -> str | None:
+    """The core's transaction id of a session (another than its id when it began as a
+    reservation); None when unknown."""
+    value = await connection.scalar(
+        select(_t.c.transaction_id).where(_t.c.object_id == session_id).limit(1))
+    return str(value) if value is not None else None
 
 
 async def partner_session(

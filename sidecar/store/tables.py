@@ -343,6 +343,50 @@ commands = Table(
 Index("ix_commands_open", commands.c.status, commands.c.deadline)
 Index("ix_commands_object_id", commands.c.object_id)
 
+# The reservation numbers charge points get (OCPP reservationId = `pk`): one row per eMSP,
+# location and OCPI reservation id, so the number is unique by construction, and the same
+# reservation id from the same eMSP at the same location (an update) keeps its number.
+# `status`: REQUESTED (RESERVE_NOW sent), RESERVED (accepted: `session_id` is its Session),
+# USED (a transaction continued it: `transaction_id`), CANCELLED, EXPIRED. `command_id`:
+# the last RESERVE_NOW, whose `response_url` hears of a cancellation by the CPO.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", Integer, ForeignKey("partners.id"), nullable=False),
+    Column("location_key", String(36), nullable=False),
+    Column("reservation_key", String(36), nullable=False),
+    Column("reservation_id", String(36), nullable=False),
+    Column("location_id", String(36), nullable=False),
+    Column("evse_uid", String(36), nullable=True),
+    # The reserving token's uid in upper case: a transaction with it continues the Session.
+    Column("token_uid", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("command_id", String(36), nullable=False),
+    Column("session_id", String(36), nullable=True),
+    Column("transaction_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("partner_id", "location_key", "reservation_key",
+                     name="uq_reservations_key"),
+)
+Index("ix_reservations_session", reservations.c.session_id)
+
+# Credited CDRs: one row per original (so it is credited once), naming its credit CDR and
+# the corrected CDR that replaced it (NULL: credited without a replacement).
+cdr_credits = Table(
+    "cdr_credits",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("cdr_id", String(39), nullable=False),
+    Column("credit_id", String(39), nullable=False),
+    Column("corrected_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("country_code", "party_id", "cdr_id", name="uq_cdr_credits_cdr"),
+)
+
 # --- Replicas: every `serve` process on one database ------------------------------------------
 
 # One row per running (or recently dead) process, written by its heartbeat every second; a

@@ -12,6 +12,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ReservationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESERVATION_STATUS_UNSPECIFIED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_ACCEPTED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_CANCELLED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_EXPIRED: _ClassVar[ReservationStatus]
+
 class AuthorizationResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AUTHORIZATION_RESULT_UNSPECIFIED: _ClassVar[AuthorizationResult]
@@ -66,6 +73,10 @@ class CommandResultType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMMAND_RESULT_TYPE_REJECTED: _ClassVar[CommandResultType]
     COMMAND_RESULT_TYPE_TIMEOUT: _ClassVar[CommandResultType]
     COMMAND_RESULT_TYPE_UNKNOWN_RESERVATION: _ClassVar[CommandResultType]
+RESERVATION_STATUS_UNSPECIFIED: ReservationStatus
+RESERVATION_STATUS_ACCEPTED: ReservationStatus
+RESERVATION_STATUS_CANCELLED: ReservationStatus
+RESERVATION_STATUS_EXPIRED: ReservationStatus
 AUTHORIZATION_RESULT_UNSPECIFIED: AuthorizationResult
 AUTHORIZATION_RESULT_ALLOWED: AuthorizationResult
 AUTHORIZATION_RESULT_BLOCKED: AuthorizationResult
@@ -307,3 +318,23 @@ class ReportCommandResultResponse(_message.Message):
     AFTER_DEADLINE_FIELD_NUMBER: _ClassVar[int]
     after_deadline: bool
     def __init__(self, after_deadline: _Optional[bool] = ...) -> None: ...
+
+class ReportReservationStatusRequest(_message.Message):
+    __slots__ = ("idempotency_key", "ocpp_reservation_id", "status", "timestamp")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    OCPP_RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    ocpp_reservation_id: int
+    status: ReservationStatus
+    timestamp: _timestamp_pb2.Timestamp
+    def __init__(self, idempotency_key: _Optional[str] = ..., ocpp_reservation_id: _Optional[int] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReportReservationStatusResponse(_message.Message):
+    __slots__ = ("session_id", "cdr_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CDR_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    cdr_id: str
+    def __init__(self, session_id: _Optional[str] = ..., cdr_id: _Optional[str] = ...) -> None: ...

@@ -55,6 +55,11 @@ class EvDriverServiceStub:
                 request_serializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportCommandResultRequest.SerializeToString,
                 response_deserializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportCommandResultResponse.FromString,
                 _registered_method=True)
+        self.ReportReservationStatus = channel.unary_unary(
+                '/ocpi_sidecar.v1.EvDriverService/ReportReservationStatus',
+                request_serializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportReservationStatusRequest.SerializeToString,
+                response_deserializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportReservationStatusResponse.FromString,
+                _registered_method=True)
 
 
 class EvDriverServiceServicer:
@@ -108,9 +113,37 @@ class EvDriverServiceServicer:
     def ReportCommandResult(self, request, context):
         """The outcome of a command, forwarded to the eMSP (OCPI CommandResult POSTed to its
         response_url). One result per command: the same result again is a harmless replay;
-        a different one is rejected with ALREADY_EXISTS. After the deadline the eMSP has
-        already been sent TIMEOUT: a late result is recorded and not forwarded.
+        a different one is rejected with ALREADY_EXISTS, except CANCELED_RESERVATION after an
+        ACCEPTED RESERVE_NOW: the charge point or CPO cancelled the reservation later (as
+        ReportReservationStatus CANCELLED; FAILED_PRECONDITION when it is no longer in place).
+        After the deadline the eMSP has already been sent TIMEOUT: a late result is recorded
+        and not forwarded; a late ACCEPTED of a RESERVE_NOW still creates its RESERVATION
+        Session (the charge point holds the reservation). An ACCEPTED RESERVE_NOW creates the
+        Session (status RESERVATION) for the reserving eMSP; an ACCEPTED CANCEL_RESERVATION
+        completes it (with a reservation CDR when the tariff prices the reserved time).
         Errors: NOT_FOUND for an unknown command_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportReservationStatus(self, request, context):
+        """A reservation an eMSP made (RESERVE_NOW) changed state at the charge point. ACCEPTED:
+        the reservation is in place (as ReportCommandResult ACCEPTED of its RESERVE_NOW does):
+        the OCPI Session with status RESERVATION is created and PUT to the eMSP. CANCELLED: the
+        charge point or the CPO cancelled it (OCPP 2.0.1 ReservationStatusUpdateRequest
+        Removed; a cancellation by the core itself): the eMSP's RESERVE_NOW `response_url` gets
+        the CommandResult CANCELED_RESERVATION, the Session is COMPLETED and, when the tariff
+        prices it, a reservation CDR is POSTed. EXPIRED: it ran out unused (OCPP 2.0.1
+        ReservationStatusUpdateRequest Expired; OCPP 1.6 has no message: report it at
+        ReserveNow.req expiryDate when no StartTransaction.req consumed it): the Session is
+        COMPLETED and a CDR priced with the tariff's RESERVATION_EXPIRES elements is POSTed.
+        That charging started on the reservation is not reported here: StartTransaction with
+        `reservation_id` (or the reserving token on the reserved EVSE) continues the Session.
+        Errors: INVALID_ARGUMENT names the field; NOT_FOUND for an unknown
+        ocpp_reservation_id; FAILED_PRECONDITION for a reservation never accepted (CANCELLED,
+        EXPIRED) or already ended (used, cancelled, expired); ALREADY_EXISTS for a reused
+        idempotency key with another payload.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -138,6 +171,11 @@ def add_EvDriverServiceServicer_to_server(servicer, server):
                     servicer.ReportCommandResult,
                     request_deserializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportCommandResultRequest.FromString,
                     response_serializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportCommandResultResponse.SerializeToString,
+            ),
+            'ReportReservationStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportReservationStatus,
+                    request_deserializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportReservationStatusRequest.FromString,
+                    response_serializer=ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportReservationStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -249,6 +287,33 @@ class EvDriverService:
             '/ocpi_sidecar.v1.EvDriverService/ReportCommandResult',
             ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportCommandResultRequest.SerializeToString,
             ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportCommandResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportReservationStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocpi_sidecar.v1.EvDriverService/ReportReservationStatus',
+            ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportReservationStatusRequest.SerializeToString,
+            ocpi__sidecar_dot_v1_dot_ev__driver__pb2.ReportReservationStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -407,6 +407,24 @@ class RejectedMeterValuesEvent(_message.Message):
     error: str
     def __init__(self, event_index: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., code: _Optional[_Union[RejectionCode, str]] = ..., error: _Optional[str] = ...) -> None: ...
 
+class CreditCdrRequest(_message.Message):
+    __slots__ = ("idempotency_key", "cdr_id", "correction_json")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    CDR_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_JSON_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    cdr_id: str
+    correction_json: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., cdr_id: _Optional[str] = ..., correction_json: _Optional[str] = ...) -> None: ...
+
+class CreditCdrResponse(_message.Message):
+    __slots__ = ("credit_cdr_id", "corrected_cdr_id")
+    CREDIT_CDR_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_CDR_ID_FIELD_NUMBER: _ClassVar[int]
+    credit_cdr_id: str
+    corrected_cdr_id: str
+    def __init__(self, credit_cdr_id: _Optional[str] = ..., corrected_cdr_id: _Optional[str] = ...) -> None: ...
+
 class StartTransactionRequest(_message.Message):
     __slots__ = ("idempotency_key", "transaction_id", "location_id", "evse_uid", "connector_id", "started_at", "token", "auth_method", "meter_start_wh", "meter_values", "charging_state", "reservation_id", "start_command_id", "tariff_id", "currency", "meter_id", "ocpp_event")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]

@@ -77,6 +77,11 @@ class TransactionServiceStub:
                 request_serializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.StreamMeterValuesRequest.SerializeToString,
                 response_deserializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.StreamMeterValuesResponse.FromString,
                 _registered_method=True)
+        self.CreditCdr = channel.unary_unary(
+                '/ocpi_sidecar.v1.TransactionService/CreditCdr',
+                request_serializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.CreditCdrRequest.SerializeToString,
+                response_deserializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.CreditCdrResponse.FromString,
+                _registered_method=True)
 
 
 class TransactionServiceServicer:
@@ -161,6 +166,20 @@ class TransactionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreditCdr(self, request, context):
+        """Correct a CDR that was sent (a mis-read meter, a wrong tariff): the sidecar makes a
+        credit CDR (OCPI `credit` true, `credit_reference_id` the original id, id the original
+        id + "-C", everything else as the original but the `total_cost` amounts negated) and,
+        when `correction_json` is given, a corrected CDR with a new id; it POSTs both to the
+        eMSP of the original. The original stays as it was. A CDR is credited once.
+        Errors: INVALID_ARGUMENT names the field (in `correction_json` by its JSON path);
+        NOT_FOUND for an unknown cdr_id; FAILED_PRECONDITION when the CDR was credited before
+        or is a credit CDR; ALREADY_EXISTS for a reused idempotency key with another payload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransactionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -188,6 +207,11 @@ def add_TransactionServiceServicer_to_server(servicer, server):
                     servicer.StreamMeterValues,
                     request_deserializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.StreamMeterValuesRequest.FromString,
                     response_serializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.StreamMeterValuesResponse.SerializeToString,
+            ),
+            'CreditCdr': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreditCdr,
+                    request_deserializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.CreditCdrRequest.FromString,
+                    response_serializer=ocpi__sidecar_dot_v1_dot_transactions__pb2.CreditCdrResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -343,6 +367,33 @@ class TransactionService:
             '/ocpi_sidecar.v1.TransactionService/StreamMeterValues',
             ocpi__sidecar_dot_v1_dot_transactions__pb2.StreamMeterValuesRequest.SerializeToString,
             ocpi__sidecar_dot_v1_dot_transactions__pb2.StreamMeterValuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreditCdr(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ocpi_sidecar.v1.TransactionService/CreditCdr',
+            ocpi__sidecar_dot_v1_dot_transactions__pb2.CreditCdrRequest.SerializeToString,
+            ocpi__sidecar_dot_v1_dot_transactions__pb2.CreditCdrResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -168,6 +168,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "replicas: heartbeats, core streams, requests held by a stream",
               _together(_create("replicas", "core_streams"),
                         _add_columns("commands", "held_by", "held_until"))),
+    Migration(9, "reservation numbers and credited CDRs", _create("reservations", "cdr_credits")),
 )
 
 

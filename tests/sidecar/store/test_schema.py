@@ -203,3 +203,24 @@ async def test_party_holders_are_filled_from_registered_partners_first_come_firs
     assert held == {("DE", "EMP"): ids[0], ("FR", "MSP"): ids[1]}
     assert roles[ids[1]] == [("FR", "MSP")]
     assert tokens == ["TB1"]
+
+
+async def test_a_database_from_before_reservations_gets_their_tables(
+    database_url: str,
+) -> None:
+    # A database from before migration 9: neither table, the step not recorded.
+    database = Database(database_url)
+    try:
+        await upgrade(database)
+        async with database.write() as connection:
+            await connection.execute(text("DROP TABLE reservations"))
+            await connection.execute(text("DROP TABLE cdr_credits"))
+            await connection.execute(tables.schema_migrations.delete().where(
+                tables.schema_migrations.c.version == 9))
+        applied = await upgrade(database)
+        async with database.read() as connection:
+            names = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    finally:
+        await database.dispose()
+    assert applied == ["0009 reservation numbers and credited CDRs"]
+    assert {"reservations", "cdr_credits"} <= names
