@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.admin import PartnerChange, PartyRequest, PushRequest, RegisterRequest, TokenARequest
+from gateway.cdr_admin import CreditRequest
 from gateway.charging_profiles import MAX_DURATION
 from gateway.console.sessions import COOKIE
 from gateway.hubclientinfo import ClientInfo
@@ -117,6 +118,11 @@ READY: dict[str, Any] = {
                    "push_worker": {"type": "string"},
                    "replicas_alive": {"type": ["integer", "null"]}}}
 
+CREDITED: dict[str, Any] = {
+    "type": "object", "required": ["credit_cdr_id", "corrected_cdr_id"],
+    "properties": {"credit_cdr_id": {"type": "string"},
+                   "corrected_cdr_id": {"type": ["string", "null"]}}}
+
 # What routes cannot tell, one entry per "METHOD path" of ocpi_routes() and admin_routes().
 OPERATIONS: dict[str, Ocpi | Admin | Page] = {
     "GET /ocpi/versions": Ocpi("Versions we support", list[Version], registration=True),
@@ -196,6 +202,9 @@ OPERATIONS: dict[str, Ocpi | Admin | Page] = {
         "Stop publishing a location", OBJECT, query=("country_code", "party_id")),
     f"POST {ADMIN}/push": Admin("Push objects to partners now", OBJECT, status=202,
                                 body=PushRequest),
+    f"POST {ADMIN}/cdrs/{{cdr_id}}/credit": Admin(
+        "Credit a CDR (and issue a corrected one)", CREDITED, status=201, body=CreditRequest,
+        body_required=False),
     f"GET {ADMIN}/parties": Admin("Our CPO parties", ARRAY),
     f"PUT {ADMIN}/parties/{{country_code}}/{{party_id}}": Admin(
         "Add a CPO party or change its details", OBJECT, body=PartyRequest),
