@@ -330,6 +330,16 @@ async def claim(
             document = bytes(row.document) if row.document is not None else None
             chosen.append((dataclasses.replace(_entry(row, action, targets),
                                                claimed_by=worker), document))
+    if chosen and connection.dialect.name == "postgresql":
+        # A row locked FOR UPDATE after a writer committed is re-read at its newest version
+        # (a newer generation), but the documents joined to it come from the statement's
+        # older snapshot: the newest generation would go out with an older document and be
+        # acknowledged as sent. A statement of its own sees every commit up to the locks.
+        fresh = await connection.execute(_documents_statement(tuple(documents.items())),
+                                         {"d_ids": [e.id for e, _ in chosen]})
+        current = {row.id: bytes(row.document) if row.document is not None else None
+                   for row in fresh}
+        chosen = [(entry, current.get(entry.id)) for entry, _ in chosen]
     if chosen:
         # What was claimed is in flight: kept apart, the row records only news from now on.
         await connection.execute(
@@ -349,10 +359,8 @@ def _reachable() -> Any:
     ).exists())
 
 
-@cache
-def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> Any:
-    """Due entries of the given partners, each with its object's document; built once."""
-    stamp = bindparam("c_stamp", type_=_o.c.next_attempt_at.type)
+def _with_documents(documents: tuple[tuple[str, Table], ...]) -> tuple[Any, Any]:
+    """The outbox joined to each module's documents, and the document column of a row."""
     joined: Any = _o
     bodies = []
     for module, table in documents:
@@ -360,7 +368,22 @@ def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> 
             _o.c.module == module, table.c.country_code == _o.c.country_code,
             table.c.party_id == _o.c.party_id, table.c.object_id == _o.c.object_id))
         bodies.append(table.c.document)
-    body = func.coalesce(*bodies) if len(bodies) > 1 else bodies[0]
+    return joined, func.coalesce(*bodies) if len(bodies) > 1 else bodies[0]
+
+
+@cache
+def _documents_statement(documents: tuple[tuple[str, Table], ...]) -> Any:
+    """The current document of each of the given entries; built once."""
+    joined, body = _with_documents(documents)
+    return (select(_o.c.id, body.label("document")).select_from(joined)
+            .where(_o.c.id.in_(bindparam("d_ids", expanding=True))))
+
+
+@cache
+def _claim_statement(dialect: str, documents: tuple[tuple[str, Table], ...]) -> Any:
+    """Due entries of the given partners, each with its object's document; built once."""
+    stamp = bindparam("c_stamp", type_=_o.c.next_attempt_at.type)
+    joined, body = _with_documents(documents)
     query = (
         select(_o, body.label("document"))
         .select_from(joined)
