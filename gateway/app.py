@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import (
     admin,
@@ -189,6 +189,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
 # larger head is refused by Hypercorn before any path is known, with its bodiless 431.
 HEADER_LIMIT = 16 * 1024
 SERVER_HEAD_LIMIT = 64 * 1024
+# The largest request body taken (413 above it). What partners and operators send us is a
+# token, a command, a charging profile, credentials: kilobytes. Hypercorn has no cap.
+BODY_LIMIT = 1024 * 1024
+DRAIN_LIMIT = 16 * BODY_LIMIT
 
 
 def server_config() -> Config:
@@ -199,21 +203,82 @@ def server_config() -> Config:
     return config
 
 
-class HeaderLimit:
-    """ASGI middleware: a request whose headers exceed HEADER_LIMIT bytes is answered 431."""
+class _BodyTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(413, f"request body exceeds {BODY_LIMIT} bytes")
+
+
+class RequestLimits:
+    """ASGI middleware for the request's size: a head over HEADER_LIMIT bytes is answered
+    431, a body over BODY_LIMIT 413, and what is left unread of a body is read (and dropped)
+    before the answer starts, up to DRAIN_LIMIT bytes.
+
+    Hypercorn closes a connection whose request was not read to its end, and a socket closed
+    with unread bytes is reset by the kernel: the client loses the answer it was reading, or
+    the next request on its kept-alive connection. Routes answer before reading a body
+    whenever they refuse early (a 401 on a POST, a 413) or take none (a GET that carries
+    one). Past DRAIN_LIMIT the answer goes out with `Connection: close` and the client may
+    see that reset: a body that size is no partner's."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-            if size > HEADER_LIMIT:
-                error = HTTPException(431, f"request headers exceed {HEADER_LIMIT} bytes")
-                response = await _http_error(Request(scope), error)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        size, declared, chunked = 0, b"", False
+        for name, value in scope["headers"]:
+            size += len(name) + len(value) + 4
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        bodiless = not chunked and declared in (b"", b"0")
+        if bodiless and size <= HEADER_LIMIT:
+            # Every GET of a well-behaved client: nothing to count or drain.
+            await self.app(scope, receive, send)
+            return
+        received, finished = 0, bodiless
+
+        async def counted() -> Message:
+            nonlocal received, finished
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                finished = not message.get("more_body", False)
+            else:
+                finished = True
+            return message
+
+        async def taken() -> Message:
+            message = await counted()
+            if received > BODY_LIMIT:
+                raise _BodyTooLarge()
+            return message
+
+        async def drained_first(message: Message) -> None:
+            if not finished and message["type"] == "http.response.start":
+                while not finished and received <= DRAIN_LIMIT:
+                    await counted()
+                if not finished:
+                    message["headers"] = [*message.get("headers", ()),
+                                          (b"connection", b"close")]
+            await send(message)
+
+        if size > HEADER_LIMIT:
+            refused: HTTPException | None = HTTPException(
+                431, f"request headers exceed {HEADER_LIMIT} bytes")
+        elif not chunked and int(declared) > BODY_LIMIT:
+            # h11 took the header only as digits.
+            refused = _BodyTooLarge()
+        else:
+            refused = None
+        if refused is not None:
+            response = await _http_error(Request(scope), refused)
+            await response(scope, receive, drained_first)
+            return
+        await self.app(scope, taken, drained_first)
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:
@@ -252,7 +317,7 @@ def _app(routes: list[BaseRoute], services: Services, *, admin: bool) -> Starlet
         routes=routes,
         # AccessLog outermost: it sees every answer, the request ids and the matched route.
         middleware=[Middleware(AccessLog, listener="admin" if admin else "ocpi"),
-                    Middleware(RequestIds), Middleware(HeaderLimit), Middleware(TrailingSlashes)],
+                    Middleware(RequestIds), Middleware(RequestLimits), Middleware(TrailingSlashes)],
         exception_handlers={
             OCPIError: _ocpi_error,
             InvalidField: _invalid_field,

@@ -53,10 +53,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx.Client]:
-    # A connection per request: the answer to each input is what is checked. Reused
-    # connections fail for reasons that are no answer of ours: one the server times out at
-    # that instant (5 s idle), or one it closes after a request whose body (a GET's, say)
-    # the route never read, without saying so in the answer.
+    # A connection per request: the answer to each input is what is checked. A reused
+    # connection can fail for a reason that is no answer of ours: the server timing it out
+    # at that instant (5 s idle).
     with httpx.Client(timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         yield client
 

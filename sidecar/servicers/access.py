@@ -10,13 +10,14 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 from grpc.aio import ServicerContext
 
 from sidecar import metrics
+from sidecar.servicers.handlers import HandlerInterceptor
 
 log = logging.getLogger("ocpi_sidecar.access")
 
@@ -93,26 +94,9 @@ def _logged(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
     return behavior  # synchronous handlers are not ours (grpc runs them in a thread)
 
 
-_KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+class AccessInterceptor(HandlerInterceptor):
+    """Logs and counts every call of a method we serve."""
 
-
-class AccessInterceptor(grpc.aio.ServerInterceptor):
-    """Logs and counts every call of a method we serve (unknown methods get no handler)."""
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        for kind in _KINDS:
-            behavior = getattr(handler, kind)
-            if behavior is not None:
-                return handler._replace(  # type: ignore[attr-defined, no-any-return]
-                    **{kind: _logged(behavior, method)})
-        return handler
+    def replace(self, handler: Any, behavior: Callable[..., Any], method: str,
+                kind: str) -> dict[str, Any]:
+        return {kind: _logged(behavior, method)}

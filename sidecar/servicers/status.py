@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from grpc.aio import AbortError, ServicerContext
 
 from sidecar.errors import Conflict, InvalidField, NotFound, PreconditionFailed, SidecarError
+from sidecar.servicers.handlers import HandlerInterceptor
 from sidecar.store.engine import unavailable
 
 log = logging.getLogger(__name__)
@@ -123,27 +124,10 @@ def _wrap(behavior: Callable[..., Any], method: str, kind: str) -> Callable[...,
     return behavior  # synchronous handlers are not ours (grpc runs them in a thread)
 
 
-_KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
-
-
-class StatusInterceptor(grpc.aio.ServerInterceptor):
+class StatusInterceptor(HandlerInterceptor):
     """Maps `sidecar.errors` raised by any handler (unary or streaming) to a gRPC status."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        for kind in _KINDS:
-            behavior = getattr(handler, kind)
-            if behavior is not None:
-                return handler._replace(  # type: ignore[attr-defined, no-any-return]
-                    **{kind: _wrap(behavior, method, kind)},
-                    request_deserializer=_decoding(handler.request_deserializer))
-        return handler
+    def replace(self, handler: Any, behavior: Callable[..., Any], method: str,
+                kind: str) -> dict[str, Any]:
+        return {kind: _wrap(behavior, method, kind),
+                "request_deserializer": _decoding(handler.request_deserializer)}
