@@ -36,7 +36,7 @@ from gateway import (
 )
 from gateway.access import AccessLog
 from gateway.admin import AdminError, admin_error_response
-from gateway.cache import ReadCache
+from gateway.cache import MIB, ReadCache
 from gateway.client import OCPIClient
 from gateway.console import console_routes
 from gateway.errors import InvalidParameters, MethodNotAllowed, NotFound, OCPIError, ServerError
@@ -356,7 +356,7 @@ def create_apps(
         wakeup=wakeup or Wakeup(),
         # Generations are exact while every change is heard (always on SQLite; on
         # PostgreSQL while the listener is connected); else entries expire after a second.
-        cache=ReadCache(database, size=settings.read_cache_size, ttl=1.0),
+        cache=ReadCache(database, max_bytes=settings.read_cache_mb * MIB, ttl=1.0),
         replica=replica,
     )
     services.registry.on_registered = lambda partner: hubclientinfo.refresh_quietly(

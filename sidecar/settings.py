@@ -271,8 +271,9 @@ class Settings:
         "them issued (mutual TLS)", readable_file, shown_default="none")
     page_limit: int = option(100, "N", "the largest page a list GET returns (`X-Limit`)",
                              count(1))
-    read_cache_size: int = option(
-        4096, "N", "entries of the read cache of list pages; 0 turns it off", count(0))
+    read_cache_mb: int = option(
+        64, "MB", "megabytes the read cache of list pages may hold; 0 turns it off",
+        count(0))
     auth_failure_limit: int = option(
         20, "N", "failed authentications per source address or credential prefix, leaking "
         "away per `--auth-failure-window`, before a caller gets 429", count(1))
