@@ -266,7 +266,8 @@ async def serve(
             grpc_server, grpc_port = await _grpc_server(create_server(
                 settings.grpc, database, wakeup, authorizer=OCPIAuthorizer(client),
                 authorize_timeout=settings.authorize_timeout, currency=settings.currency,
-                tls=tls, health=health), settings.grpc)
+                tls=tls, health=health, max_in_flight=settings.grpc_max_in_flight),
+                settings.grpc)
             try:
                 if not await _until_stopped(stop, _prepare(database)):
                     await grpc_server.stop(None)

@@ -8,7 +8,7 @@ a route template, a gRPC method we serve, a partner id, an OCPI module, a status
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -29,6 +29,10 @@ GRPC_CALLS = Counter(
 GRPC_DURATION = Histogram(
     "ocpi_sidecar_grpc_call_duration_seconds", "Duration of gRPC calls (a stream: until it "
     "ended), by full method name", ["method"], buckets=_LATENCY, registry=REGISTRY)
+
+GRPC_IN_FLIGHT = Gauge(
+    "ocpi_sidecar_grpc_in_flight", "Unary and client-streaming core calls in progress (past "
+    "--grpc-max-in-flight they are refused with RESOURCE_EXHAUSTED)", registry=REGISTRY)
 
 PUSH_ATTEMPTS = Counter(
     "ocpi_sidecar_push_attempts", "Deliveries of outbox entries to partners, by partner id, "

@@ -261,6 +261,9 @@ class Settings:
     partner_networks: tuple[str, ...] = option(
         (), "CIDRS", "comma-separated networks every address of a partner we call must be in",
         cidrs, shown_default="any but link-local")
+    grpc_max_in_flight: int = option(
+        256, "N", "core calls in progress at once; past it a call is refused at once with "
+        "RESOURCE_EXHAUSTED and a `retry-after-ms` hint (0: no bound)", count(0))
     grpc_tls_cert: str = option(
         "", "PATH", "PEM certificate chain of the gRPC listener; with `--grpc-tls-key`",
         readable_file, shown_default="none (plaintext)")

@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from sidecar.servicers.access import AccessInterceptor
 from sidecar.servicers.ev_driver import EvDriverServicer
 from sidecar.servicers.health import Health
+from sidecar.servicers.limits import InFlightLimit
 from sidecar.servicers.locations import LocationServicer
 from sidecar.servicers.ports import RealTimeAuthorizer
 from sidecar.servicers.smart_charging import SmartChargingServicer
@@ -109,6 +110,7 @@ async def create_server(
     currency: str = "EUR",
     tls: ServerTls | None = None,
     health: Health | None = None,
+    max_in_flight: int = 256,
 ) -> tuple[grpc.aio.Server, int]:
     """A started-later server bound to `address` (port 0 picks one); returns it and its port.
 
@@ -116,12 +118,14 @@ async def create_server(
     default registrations (tests). Every handler's errors pass through StatusInterceptor.
     `tls` None listens in plaintext (fine on loopback, see README). `health` is the health
     service to answer with (serve has it follow readiness); by default one always SERVING.
+    Past `max_in_flight` unary calls in progress, the next is refused (0: no bound).
     """
     # Not grpcio's default SO_REUSEPORT: a second process on the same port must fail to start,
     # not quietly take half of the calls. AccessInterceptor first, so outermost: it logs the
-    # code StatusInterceptor decided.
-    server = grpc.aio.server(interceptors=[AccessInterceptor(), StatusInterceptor()],
-                             options=[("grpc.so_reuseport", 0)])
+    # code the others decided; a refused call never reaches StatusInterceptor's decoding.
+    server = grpc.aio.server(
+        interceptors=[AccessInterceptor(), InFlightLimit(max_in_flight), StatusInterceptor()],
+        options=[("grpc.so_reuseport", 0)])
     wanted = list(services) if services is not None else registrations(
         database, wakeup, authorizer, authorize_timeout, currency)
     health = health or Health()
