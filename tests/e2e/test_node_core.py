@@ -53,8 +53,12 @@ def core_script() -> Path:
     node = shutil.which("node")
     if node is None:
         _unavailable("node not found: install Node.js 20 or later to run the TypeScript core")
-    if not TSC.exists():
-        _unavailable(f"{TSC.relative_to(ROOT)} not found: run scripts/node-core install")
+    wanted = json.loads((CORE_DIR / "package.json").read_text())
+    for name, version in {**wanted["dependencies"], **wanted["devDependencies"]}.items():
+        installed = CORE_DIR / "node_modules" / name / "package.json"
+        if not installed.exists() or json.loads(installed.read_text())["version"] != version:
+            _unavailable(f"npm package {name}@{version} not installed in "
+                         f"{CORE_DIR.relative_to(ROOT)}: run scripts/node-core install")
     # tsc writes the same files whatever run compiles; parallel runs in one work tree agree.
     built = subprocess.run([str(TSC), "-p", str(CORE_DIR)], capture_output=True, text=True,
                            timeout=300)
