@@ -54,7 +54,7 @@ def test_serve_help_names_each_option_its_default_and_variable() -> None:
     ([], {"OCPI_SIDECAR_SESSION_PATCH_INTERVAL": "abc"},
      "OCPI_SIDECAR_SESSION_PATCH_INTERVAL (--session-patch-interval): 'abc' is not a"),
     ([], {"OCPI_SIDECAR_HTTP": "localhost:99999"}, "OCPI_SIDECAR_HTTP (--http): "),
-    ([], {"OCPI_SIDECAR_READ_CACHE_SIZE": "many"}, "OCPI_SIDECAR_READ_CACHE_SIZE"),
+    ([], {"OCPI_SIDECAR_READ_CACHE_MB": "many"}, "OCPI_SIDECAR_READ_CACHE_MB"),
 ], ids=["http-port", "grpc-no-port", "float", "page-limit", "log-level", "env-float",
         "env-port", "env-int"])
 def test_a_bad_value_is_one_line_naming_the_option_and_exit_2(
