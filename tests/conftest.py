@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.cpo",
     "tests.fixtures.grpc",
     "tests.fixtures.thirdparty",
+    "tests.fixtures.csms",
 ]
 
 
