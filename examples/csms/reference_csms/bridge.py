@@ -76,8 +76,10 @@ class Bridge:
         default_factory=dict)
     # Open transactions by (charge point, transaction id): where they run.
     transactions: dict[tuple[str, str], Place] = field(default_factory=dict)
-    # OCPP 1.6 transactionIds handed out, by (charge point, StartTransaction message id).
-    allocated: dict[tuple[str, str], int] = field(default_factory=dict)
+    # StartTransaction requests by (charge point, OCPP message id): a repeated message is
+    # sent again as the same request.
+    starting: dict[tuple[str, str], transactions_pb2.StartTransactionRequest] = field(
+        default_factory=dict)
     # OCPP 1.6 transactionId and 2.0.1 remoteStartId values: integers unique across restarts
     # of this process (seeded from the clock).
     _ocpp_ids: itertools.count[int] = field(
@@ -89,6 +91,13 @@ class Bridge:
 
     def next_ocpp_id(self) -> int:
         return next(self._ocpp_ids)
+
+    def ended(self, charge_point_id: str, transaction_id: str) -> None:
+        """Forget an ended transaction and the request that started it."""
+        self.transactions.pop((charge_point_id, transaction_id), None)
+        for started, request in list(self.starting.items()):
+            if started[0] == charge_point_id and request.transaction_id == transaction_id:
+                del self.starting[started]
 
     def transaction_at(self, charge_point_id: str, place: Place) -> str | None:
         """The open transaction on a connector, if any."""

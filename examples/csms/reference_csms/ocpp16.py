@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import websockets
 from ocpi_sidecar.v1 import (
     common_pb2,
     ev_driver_pb2,
@@ -134,47 +135,53 @@ class ChargePoint16(ChargePoint):  # type: ignore[misc]
     async def on_start(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str,
                        call_unique_id: str, reservation_id: int | None = None,
                        **_: Any) -> call_result.StartTransaction:
-        place = self.place(connector_id)
         bridge = self.bridge
-        remote = bridge.remote_starts.get((self.id, connector_id))
-        if remote is not None and remote.token.uid.upper() != id_tag.upper():
-            remote = None
-        reservation, reserved = bridge.reservation_for(reservation_id, id_tag, place)
-        pending = remote or reserved
-        if pending is None and (self.id, id_tag) not in bridge.authorized:
-            # Started without Authorize.req (e.g. from the charge point's local list).
-            await bridge.authorize(self.id, id_tag, RFID, [place])
-        answer = bridge.authorized.get((self.id, id_tag))
-        if pending is None and (answer is None or
-                                answer.result != ev_driver_pb2.AUTHORIZATION_RESULT_ALLOWED):
-            # Not allowed: the charge point ends it at once; nothing goes to the sidecar.
-            return call_result.StartTransaction(
-                transaction_id=0, id_tag_info=id_tag_info(answer) if answer else
-                {"status": AuthorizationStatus.invalid})
-        # The same id for a repeated message, so that its request is the same too.
-        transaction_id = bridge.allocated.setdefault((self.id, call_unique_id),
-                                                     bridge.next_ocpp_id())
-        request = transactions_pb2.StartTransactionRequest(
-            idempotency_key=key(self.id, call_unique_id), transaction_id=str(transaction_id),
-            location_id=place.location_id, evse_uid=place.evse_uid,
-            connector_id=place.connector_id, started_at=stamp(timestamp),
-            token=bridge.transaction_token(self.id, id_tag, RFID, pending),
-            meter_start_wh=str(meter_start),
-            charging_state=transactions_pb2.CHARGING_STATE_CHARGING)
-        if remote is not None:
-            request.start_command_id = remote.command_id
-        if reservation is not None:
-            request.reservation_id = reservation
+        # A repeated message (its answer was lost) is sent as the same request: the sidecar
+        # answers it again, whatever was used up by the first.
+        request = bridge.starting.get((self.id, call_unique_id))
+        remote = reserved = None
+        if request is None:
+            place = self.place(connector_id)
+            remote = bridge.remote_starts.get((self.id, connector_id))
+            if remote is not None and remote.token.uid.upper() != id_tag.upper():
+                remote = None
+            reservation, reserved = bridge.reservation_for(reservation_id, id_tag, place)
+            pending = remote or reserved
+            if pending is None and (self.id, id_tag) not in bridge.authorized:
+                # Started without Authorize.req (e.g. from the charge point's local list).
+                await bridge.authorize(self.id, id_tag, RFID, [place])
+            answer = bridge.authorized.get((self.id, id_tag))
+            if pending is None and (answer is None or answer.result !=
+                                    ev_driver_pb2.AUTHORIZATION_RESULT_ALLOWED):
+                # Not allowed: the charge point ends it at once; the sidecar hears nothing.
+                return call_result.StartTransaction(
+                    transaction_id=0, id_tag_info=id_tag_info(answer) if answer else
+                    {"status": AuthorizationStatus.invalid})
+            request = transactions_pb2.StartTransactionRequest(
+                idempotency_key=key(self.id, call_unique_id),
+                transaction_id=str(bridge.next_ocpp_id()),
+                location_id=place.location_id, evse_uid=place.evse_uid,
+                connector_id=place.connector_id, started_at=stamp(timestamp),
+                token=bridge.transaction_token(self.id, id_tag, RFID, pending),
+                meter_start_wh=str(meter_start),
+                charging_state=transactions_pb2.CHARGING_STATE_CHARGING)
+            if remote is not None:
+                request.start_command_id = remote.command_id
+            if reservation is not None:
+                request.reservation_id = reservation
+            bridge.starting[(self.id, call_unique_id)] = request
         await bridge.sidecar.call(bridge.sidecar.transactions.StartTransaction, request)
         # Stored: only now are the command and the reservation used up.
         if remote is not None:
             bridge.remote_starts.pop((self.id, connector_id), None)
-        if reserved is not None and reservation is not None:
-            bridge.reservations.pop(reservation, None)
-        bridge.transactions[(self.id, str(transaction_id))] = place
+        if request.HasField("reservation_id"):
+            bridge.reservations.pop(request.reservation_id, None)
+        bridge.transactions[(self.id, request.transaction_id)] = Place(
+            request.location_id, request.evse_uid, request.connector_id)
         self.connector_states[connector_id] = "Charging"
         return call_result.StartTransaction(
-            transaction_id=transaction_id, id_tag_info={"status": AuthorizationStatus.accepted})
+            transaction_id=int(request.transaction_id),
+            id_tag_info={"status": AuthorizationStatus.accepted})
 
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]],
@@ -205,7 +212,7 @@ class ChargePoint16(ChargePoint):  # type: ignore[misc]
                     stop_reason=enum_value(transactions_pb2.StopReason, "STOP_REASON",
                                            reason or "Local"),
                     meter_values=meter_values(transaction_data)))
-            self.bridge.transactions.pop((self.id, str(transaction_id)), None)
+            self.bridge.ended(self.id, str(transaction_id))
         return call_result.StopTransaction(id_tag_info={"status": AuthorizationStatus.accepted})
 
     # --- CSMS → charge point -----------------------------------------------------------
@@ -264,6 +271,8 @@ class ChargePoint16(ChargePoint):  # type: ignore[misc]
                     "NotSupported": "NOT_SUPPORTED"}))
         except TimeoutError:
             return CommandOutcome(ev_driver_pb2.COMMAND_RESULT_TYPE_TIMEOUT)
+        except websockets.ConnectionClosed:
+            return CommandOutcome(ev_driver_pb2.COMMAND_RESULT_TYPE_EVSE_INOPERATIVE)
         except Exception as error:  # a CALLERROR or a closed connection
             LOG.warning("%s: %s failed: %r", self.id, kind, error)
             return CommandOutcome(ev_driver_pb2.COMMAND_RESULT_TYPE_FAILED)

@@ -86,6 +86,8 @@ class Sidecar:
         self.channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         self.consumer_id = consumer_id
         self.retry_for = retry_for
+        # Calls retried after a transient error, for logs and tests.
+        self.retries = 0
         self.locations = locations_pb2_grpc.LocationServiceStub(self.channel)
         self.transactions = transactions_pb2_grpc.TransactionServiceStub(self.channel)
         self.tariffs = tariffs_pb2_grpc.TariffServiceStub(self.channel)
@@ -103,10 +105,11 @@ class Sidecar:
         backoff = Backoff()
         while True:
             try:
-                return await method(request, timeout=timeout, wait_for_ready=True)
+                return await method(request, timeout=timeout)
             except grpc.aio.AioRpcError as error:
                 if error.code() not in TRANSIENT or loop.time() > give_up:
                     raise
+                self.retries += 1
                 LOG.warning("%s: %s, retrying with the same request",
                             type(request).__name__, error.code().name)
                 pause = _retry_after(error)

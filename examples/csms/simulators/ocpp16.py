@@ -47,6 +47,7 @@ class ChargePoint16Sim(ChargePoint):  # type: ignore[misc]
         self.profiles: dict[int, dict[str, Any]] = {}
         self.answers: dict[str, str] = {}
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.sent: dict[str, Any] = {}
         self.clock = datetime.now(UTC)
         self.started = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
@@ -105,10 +106,16 @@ class ChargePoint16Sim(ChargePoint):  # type: ignore[misc]
         return str(answer.id_tag_info["status"])
 
     async def start_transaction(self, connector: int, id_tag: str,
-                                reservation_id: int | None = None) -> int:
-        answer = await self.call(call.StartTransaction(
+                                reservation_id: int | None = None,
+                                message_id: str | None = None) -> int:
+        """StartTransaction.req; `message_id` repeats an earlier message, as a charge point
+        does that got no answer to it."""
+        payload = self.sent.get(message_id or "") or call.StartTransaction(
             connector_id=connector, id_tag=id_tag, meter_start=self.meters[connector],
-            timestamp=self.now(), reservation_id=reservation_id))
+            timestamp=self.now(), reservation_id=reservation_id)
+        if message_id:
+            self.sent[message_id] = payload
+        answer = await self.call(payload, unique_id=message_id)
         if answer.id_tag_info["status"] != "Accepted":
             return 0
         self.reservations.pop(reservation_id or -1, None)
