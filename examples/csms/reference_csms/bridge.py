@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import websockets
 from ocpi_sidecar.v1 import (
+    common_pb2,
     ev_driver_pb2,
     locations_pb2,
     smart_charging_pb2,
@@ -30,7 +31,7 @@ from websockets.asyncio.server import ServerConnection
 
 from reference_csms.ocpp_common import CommandOutcome, ProfileOutcome, stamp
 from reference_csms.sidecar import LOG, Sidecar, key
-from reference_csms.site import OcppTarget, Place, Site
+from reference_csms.site import OcppTarget, Place, Registry, Site
 
 SUBPROTOCOLS = ["ocpp2.0.1", "ocpp1.6"]
 EVSE_INOPERATIVE = ev_driver_pb2.COMMAND_RESULT_TYPE_EVSE_INOPERATIVE
@@ -86,7 +87,7 @@ class Bridge:
         default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000))
 
     @property
-    def registry(self) -> Any:
+    def registry(self) -> Registry:
         return self.site.registry
 
     def next_ocpp_id(self) -> int:
@@ -107,7 +108,7 @@ class Bridge:
     # --- charge point → sidecar ---------------------------------------------------------
 
     async def evse_status(self, idempotency_key: str, place: Place, timestamp: Any,
-                          **status: int) -> None:
+                          **status: Any) -> None:
         """SetEvseStatus of one EVSE; `status` is ocpp16_status=, ocpp201_status= or
         ocpi_status=."""
         await self.sidecar.call(self.sidecar.locations.SetEvseStatus,
@@ -117,7 +118,7 @@ class Bridge:
                                     timestamp=stamp(timestamp), **status))
 
     async def connector_status(self, idempotency_key: str, place: Place, timestamp: Any,
-                               **status: int) -> None:
+                               **status: Any) -> None:
         await self.sidecar.call(self.sidecar.locations.SetConnectorStatus,
                                 locations_pb2.SetConnectorStatusRequest(
                                     idempotency_key=idempotency_key,
@@ -134,7 +135,8 @@ class Bridge:
                 Place(location_id, evse_uid, ""), None,
                 ocpi_status=locations_pb2.EVSE_STATUS_UNKNOWN)
 
-    async def authorize(self, charge_point_id: str, uid: str, token_type: int,
+    async def authorize(self, charge_point_id: str, uid: str,
+                        token_type: common_pb2.TokenType,
                         places: list[Place]) -> ev_driver_pb2.AuthorizeTokenResponse:
         """AuthorizeToken at the charge point's location, remembered for its transaction."""
         request = ev_driver_pb2.AuthorizeTokenRequest(token_uid=uid, token_type=token_type)
@@ -147,7 +149,8 @@ class Bridge:
         self.authorized[(charge_point_id, uid)] = answer
         return answer
 
-    def transaction_token(self, charge_point_id: str, uid: str, token_type: int,
+    def transaction_token(self, charge_point_id: str, uid: str,
+                          token_type: common_pb2.TokenType,
                           pending: Pending | None) -> transactions_pb2.TransactionToken:
         """The token of a transaction: a command's token (already authorised by its eMSP),
         the eMSP's answer to AuthorizeToken, or the bare uid (the CPO's own customer)."""

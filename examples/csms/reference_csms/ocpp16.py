@@ -68,7 +68,7 @@ def id_tag_info(answer: ev_driver_pb2.AuthorizeTokenResponse) -> dict[str, Any]:
     return info
 
 
-class ChargePoint16(ChargePoint):  # type: ignore[misc]
+class ChargePoint16(ChargePoint):
     def __init__(self, charge_point_id: str, connection: Any, bridge: Bridge) -> None:
         super().__init__(charge_point_id, connection)
         self.bridge = bridge

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -45,13 +45,14 @@ def iso(value: Timestamp) -> str:
     return value.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
-def enum_value(enum: EnumTypeWrapper, prefix: str, ocpp_name: str | None) -> int:
-    """The contract's value for an OCPP enum name, 0 (UNSPECIFIED) when it has none."""
+def enum_value(enum: EnumTypeWrapper, prefix: str, ocpp_name: str | None) -> Any:
+    """The contract's value for an OCPP enum name, 0 (UNSPECIFIED) when it has none. (Any:
+    the value of whichever proto enum `enum` is.)"""
     if not ocpp_name:
         return 0
     words = _WORD.sub("_", str(ocpp_name)).replace(".", "_").replace("-", "_").upper()
     try:
-        return int(enum.Value(f"{prefix}_{words}"))
+        return enum.Value(f"{prefix}_{words}")
     except ValueError:
         return 0
 
@@ -110,27 +111,31 @@ def energy_register_wh(raw: list[dict[str, Any]] | None) -> str:
 
 @dataclass(frozen=True)
 class CommandOutcome:
-    result: int  # ev_driver_pb2.CommandResultType
+    result: ev_driver_pb2.CommandResultType
     transaction_id: str = ""
 
 
 @dataclass(frozen=True)
 class ProfileOutcome:
-    result: int  # smart_charging_pb2.ChargingProfileResultType
+    result: smart_charging_pb2.ChargingProfileResultType
     active: smart_charging_pb2.ActiveChargingProfile | None = None
 
 
-def command_result(ocpp_status: str | None, table: dict[str, str]) -> int:
-    """The CommandResultType for an OCPP answer's status, by the guide's table."""
+def command_result(ocpp_status: str | None, table: dict[str, str]
+                   ) -> ev_driver_pb2.CommandResultType:
+    """The CommandResultType for an OCPP answer's status, by the guide's table; REJECTED for
+    a status the table does not name."""
     name = table.get(str(ocpp_status), "REJECTED")
-    return int(ev_driver_pb2.CommandResultType.Value(f"COMMAND_RESULT_TYPE_{name}"))
+    return cast(ev_driver_pb2.CommandResultType,
+                ev_driver_pb2.CommandResultType.Value(f"COMMAND_RESULT_TYPE_{name}"))
 
 
-def profile_result(ocpp_status: str | None) -> int:
+def profile_result(ocpp_status: str | None) -> smart_charging_pb2.ChargingProfileResultType:
     names = {"Accepted": "ACCEPTED", "Unknown": "UNKNOWN"}
     name = names.get(str(ocpp_status), "REJECTED")
-    return int(smart_charging_pb2.ChargingProfileResultType.Value(
-        f"CHARGING_PROFILE_RESULT_TYPE_{name}"))
+    return cast(smart_charging_pb2.ChargingProfileResultType,
+                smart_charging_pb2.ChargingProfileResultType.Value(
+                    f"CHARGING_PROFILE_RESULT_TYPE_{name}"))
 
 
 def ocpp_schedule(profile: smart_charging_pb2.ChargingProfile) -> dict[str, Any]:

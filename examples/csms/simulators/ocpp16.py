@@ -37,7 +37,7 @@ class Transaction16:
     meter_start_wh: int
 
 
-class ChargePoint16Sim(ChargePoint):  # type: ignore[misc]
+class ChargePoint16Sim(ChargePoint):
     def __init__(self, charge_point_id: str, connection: Any, connectors: int = 1) -> None:
         super().__init__(charge_point_id, connection, response_timeout=30)
         self.connectors = connectors
