@@ -1,4 +1,4 @@
-"""Calls to partners' OCPI endpoints over one shared httpx client.
+"""Calls to partners' OCPI endpoints over one shared aiohttp session.
 
     PartnerError                 the partner answered, but not with OCPI success
     └── PartnerUnreachable       no usable HTTP answer (connect error, timeout, not JSON)
@@ -11,20 +11,21 @@ all understood (`Deviations` logs each departure from the spec once per partner 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import errno
 import logging
 import socket
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
-import httpx
 import msgspec
-from httpx_aiohttp import AiohttpTransport
 
 from gateway.addresses import AddressPolicy, AddressRefused, refused_in
 from gateway.urls import url_problem
@@ -74,7 +75,7 @@ class Reply:
 
     http_status: int
     envelope: Received
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # names case-insensitive
     method: str = ""
     url: str = ""
 
@@ -99,36 +100,69 @@ class Deviations:
                     f": {detail}" if detail else "")
 
 
-def outbound_http(
-    *, timeout: float = 10.0, policy: AddressPolicy | None = None
-) -> httpx.AsyncClient:
-    """The one outbound HTTP client of a process: httpx's API on aiohttp's engine.
+@dataclass(frozen=True)
+class Response:
+    """An HTTP answer, read whole: partners' answers are small envelopes."""
 
-    Chosen by bench/push.py: to 20 partners at once the default transport managed 91
-    pushes/s where the aiohttp one managed 1,600 (see README). Every connection it opens
+    status_code: int
+    headers: Mapping[str, str]  # names case-insensitive
+    content: bytes
+
+
+class OutboundHttp:
+    """The one outbound HTTP client of a process: an aiohttp session, used directly.
+
+    Chosen by bench/push.py: to 20 partners at once httpx's own transport managed 91
+    pushes/s, httpx on aiohttp's transport about 1,600, and aiohttp without the httpx facade
+    (which cost ~80 % of each push's CPU) more again (see README). Every connection it opens
     goes through `policy.socket_factory`, so the address policy holds for the address
     actually connected to, whatever DNS said when OCPIClient checked the host.
     """
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
-    guard = policy or AddressPolicy()
 
-    def session() -> aiohttp.ClientSession:
-        # What httpx_aiohttp builds by default, plus the policy's socket factory.
-        connector = aiohttp.TCPConnector(
-            limit=limits.max_connections or 0, keepalive_timeout=limits.keepalive_expiry,
-            ssl=transport.ssl_context, socket_factory=guard.socket_factory)
-        return aiohttp.ClientSession(connector=connector)
+    def __init__(self, *, timeout: float = 10.0, policy: AddressPolicy | None = None) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.policy = policy or AddressPolicy()
+        self._session: aiohttp.ClientSession | None = None
 
-    transport = AiohttpTransport(limits=limits, client=session)
-    return httpx.AsyncClient(timeout=timeout, transport=transport)
+    async def __aenter__(self) -> OutboundHttp:
+        connector = aiohttp.TCPConnector(limit=400, keepalive_timeout=5.0,
+                                         socket_factory=self.policy.socket_factory)
+        # No cookies (partners authenticate by token), no proxy from the environment.
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self.timeout,
+            cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True)
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def request(self, method: str, url: str, *, content: bytes | None = None,
+                      headers: Mapping[str, str] | None = None) -> Response:
+        """One request, its answer read whole; aiohttp's and the OS's errors as raised."""
+        if self._session is None:
+            raise RuntimeError("OutboundHttp used outside `async with`")
+        async with self._session.request(method, url, data=content, headers=headers,
+                                         allow_redirects=False) as response:
+            body = await response.read()
+            return Response(response.status, response.headers, body)
+
+    async def get(self, url: str, **options: Any) -> Response:
+        return await self.request("GET", url, **options)
+
+
+def outbound_http(
+    *, timeout: float = 10.0, policy: AddressPolicy | None = None
+) -> OutboundHttp:
+    """The process's outbound HTTP client; use it as `async with outbound_http() as http`."""
+    return OutboundHttp(timeout=timeout, policy=policy)
 
 
 def failure(error: BaseException) -> str:
-    """What went wrong in an outbound call, in words, from the exception and its causes.
-
-    httpx-aiohttp maps aiohttp's errors coarsely (a refused connection arrives as
-    ConnectTimeout, a malformed answer not at all), so the chain of causes is what tells.
-    """
+    """What went wrong in an outbound call, in words, from the exception and its causes
+    (aiohttp wraps the OS's error: the chain of causes is what tells)."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, ConnectionRefusedError) or (
@@ -138,17 +172,16 @@ def failure(error: BaseException) -> str:
             return "host name not resolved"
         if isinstance(seen, aiohttp.ClientSSLError | ssl.SSLError):
             return f"TLS failed: {seen}"
-        if isinstance(seen, aiohttp.ClientResponseError | aiohttp.ClientPayloadError
-                      | httpx.RemoteProtocolError | httpx.DecodingError):
-            return "malformed HTTP answer"
-        if isinstance(seen, aiohttp.ServerDisconnectedError | httpx.ReadError
-                      | ConnectionResetError):
+        if isinstance(seen, aiohttp.ClientConnectorError) and isinstance(
+                seen.os_error, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, aiohttp.ServerDisconnectedError | ConnectionResetError):
             return "connection closed before an answer"
-        if isinstance(seen, httpx.TimeoutException | TimeoutError
-                      | aiohttp.ServerTimeoutError) and seen.__cause__ is None:
+        if isinstance(seen, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+            return "malformed HTTP answer"
+        if isinstance(seen, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
             return "timed out"
-        if isinstance(seen, httpx.InvalidURL | httpx.UnsupportedProtocol | aiohttp.InvalidURL
-                      | UnicodeError):
+        if isinstance(seen, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError | UnicodeError):
             return "invalid URL"
         seen = seen.__cause__ or seen.__context__
     return f"transport error ({type(error).__name__})"
@@ -163,7 +196,7 @@ def authorization(token: str, *, encode: bool = True) -> str:
 class OCPIClient:
     """Sends OCPI requests and checks envelopes; one instance per process."""
 
-    def __init__(self, http: httpx.AsyncClient, policy: AddressPolicy | None = None) -> None:
+    def __init__(self, http: OutboundHttp, policy: AddressPolicy | None = None) -> None:
         self.http = http
         self.policy = policy or AddressPolicy()
         self.deviations = Deviations()
@@ -195,8 +228,7 @@ class OCPIClient:
         try:
             await self.policy.check(url)
             response = await self.http.request(method, url, content=body, headers=sent)
-        except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError, OSError, ValueError,
-                AddressRefused) as error:
+        except (aiohttp.ClientError, OSError, ValueError, TimeoutError, AddressRefused) as error:
             refused = refused_in(error)
             if refused is not None:
                 raise HostRefused(f"{method} {url}: {refused}", str(refused)) from None
@@ -214,7 +246,7 @@ class OCPIClient:
             )
         return Reply(response.status_code, envelope, response.headers, method, url)
 
-    def _envelope(self, method: str, url: str, response: httpx.Response) -> Received:
+    def _envelope(self, method: str, url: str, response: Response) -> Received:
         """The answer's envelope; PartnerUnreachable when the body is none."""
         envelope: Received | None = None
         try:
