@@ -89,6 +89,7 @@ class UpdateInput:
     charging_state: str | None
     connector_id: str | None
     meter: MeterInput
+    start_command_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,11 +271,13 @@ async def connector_tariff(
 
 
 def auth_method(given: AuthMethod | None, token: TokenInput,
-                start_command_id: str | None) -> AuthMethod:
-    """The contract's derivation when the core sent none."""
+                start_command_id: str | None, *, by_command: bool = False) -> AuthMethod:
+    """The contract's derivation when the core sent none: COMMAND for a transaction of a
+    START_SESSION (`start_command_id`) or one that continues a RESERVE_NOW's reservation
+    (`by_command`), the token having come with the command."""
     if given is not None:
         return given
-    if start_command_id:
+    if start_command_id or by_command:
         return AuthMethod.COMMAND
     if token.authorized_by_sidecar and token.authorization_reference:
         return AuthMethod.AUTH_REQUEST
@@ -302,15 +305,15 @@ async def _place(connection: AsyncConnection, given: StartInput
 
 
 def _new_state(given: StartInput, location: Location, evse: EVSE, connector: Connector,
-               tariff: Tariff | None, token: CdrToken | None, currency: str
-               ) -> charging.TxState:
+               tariff: Tariff | None, token: CdrToken | None, currency: str, *,
+               by_command: bool = False) -> charging.TxState:
     return charging.TxState(
         transaction_id=given.event.transaction_id, country_code=location.country_code,
         party_id=location.party_id, location_id=location.id, evse_uid=evse.uid,
         connector_id=connector.id, created_at=given.started_at,
         active_at=given.started_at if token else None, token=token,
-        auth_method=auth_method(given.auth_method, given.token, given.start_command_id)
-        if given.token else None,
+        auth_method=auth_method(given.auth_method, given.token, given.start_command_id,
+                                by_command=by_command) if given.token else None,
         authorization_reference=given.token.authorization_reference if given.token else None,
         tariff=tariff, time_zone=location.time_zone,
         currency=given.currency or (tariff.currency if tariff else currency),
@@ -372,8 +375,10 @@ class Sessions:
         if given.token is not None:
             token, partner_id = await resolve_token(
                 connection, given.token, (location.country_code, location.party_id))
-        state = _new_state(given, location, evse, connector, tariff, token, self._currency)
         claimed = await _reservation_of(connection, given, location, evse, token)
+        # Continuing a reservation, the reserving token was authorised by its RESERVE_NOW.
+        state = _new_state(given, location, evse, connector, tariff, token, self._currency,
+                           by_command=claimed is not None)
         if claimed is not None:
             return await self._continue(connection, given, state, partner_id, *claimed,
                                         answer)
@@ -435,6 +440,9 @@ class Sessions:
             raise PreconditionFailed(
                 f"connector_id: the transaction runs on connector {state.connector_id!r}")
         partner_id, restart = row.partner_id, False
+        # The START_SESSION behind the transaction may become known only now (OCPP 2.0.1
+        # remoteStartId in an Updated event); the first one given stays.
+        state.start_command_id = state.start_command_id or given.start_command_id
         if given.token is not None and state.token is None:
             token, partner_id = await resolve_token(
                 connection, given.token, (state.country_code, state.party_id))

@@ -86,11 +86,13 @@ def _token(token: Token) -> pb.Token:
 
 
 def command_message(row: command_store.CommandRow, requester: PartnerRole | None,
-                    reservation_number: int = 0, transaction_id: str | None = None
-                    ) -> pb.Command:
-    """The proto Command for a stored eMSP command; `reservation_number` is the charge
-    point's number of the reservation a RESERVE_NOW or CANCEL_RESERVATION is about;
-    `transaction_id` the core's id of a STOP_SESSION's session (None: the session id)."""
+                    reservation: reservation_store.ReservationRow | None = None,
+                    session: session_store.SessionPlace | None = None) -> pb.Command:
+    """The proto Command for a stored eMSP command; `reservation` is the stored reservation
+    a RESERVE_NOW or CANCEL_RESERVATION is about (its number for the charge point, and for a
+    CANCEL_RESERVATION its location and EVSE); `session` the stored session a STOP_SESSION
+    stops (its transaction and place; None: unknown, the session id stands in)."""
+    reservation_number = reservation.number if reservation is not None else 0
     kind = CommandType(row.type)
     body = codec.decode(row.request, COMMAND_TYPES[kind])
     message = pb.Command(
@@ -106,8 +108,12 @@ def command_message(row: command_store.CommandRow, requester: PartnerRole | None
             authorization_reference=body.authorization_reference or ""))
     elif isinstance(body, StopSession):
         # A session's id is the core's transaction id, unless it began as a reservation.
-        message.stop_session.CopyFrom(pb.StopSessionCommand(
-            session_id=body.session_id, transaction_id=transaction_id or body.session_id))
+        stop = pb.StopSessionCommand(session_id=body.session_id,
+                                     transaction_id=body.session_id)
+        if session is not None:
+            stop.transaction_id, stop.location_id = session.transaction_id, session.location_id
+            stop.evse_uid, stop.connector_id = session.evse_uid, session.connector_id
+        message.stop_session.CopyFrom(stop)
     elif isinstance(body, ReserveNow):
         message.reserve_now.CopyFrom(pb.ReserveNowCommand(
             token=_token(body.token), expiry_date=_stamp(body.expiry_date),
@@ -116,9 +122,12 @@ def command_message(row: command_store.CommandRow, requester: PartnerRole | None
             location_id=body.location_id, evse_uid=body.evse_uid or "",
             authorization_reference=body.authorization_reference or ""))
     elif isinstance(body, CancelReservation):
-        message.cancel_reservation.CopyFrom(pb.CancelReservationCommand(
-            reservation_id=body.reservation_id,
-            ocpp_reservation_id=reservation_number))
+        cancel = pb.CancelReservationCommand(reservation_id=body.reservation_id,
+                                             ocpp_reservation_id=reservation_number)
+        if reservation is not None:
+            cancel.location_id = reservation.location_id
+            cancel.evse_uid = reservation.evse_uid or ""
+        message.cancel_reservation.CopyFrom(cancel)
     elif isinstance(body, UnlockConnector):
         message.unlock_connector.CopyFrom(pb.UnlockConnectorCommand(
             location_id=body.location_id, evse_uid=body.evse_uid,
@@ -264,24 +273,27 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
         async for row, requester in command_store.watch(
                 self._database, command_store.MODULE, request.consumer_id or uuid.uuid4().hex,
                 command_store.COMMAND_TYPES, self._wakeup.notify, poll=_POLL):
-            number = await self._reservation_number(row)
-            transaction_id = await self._transaction_of(row)
+            reservation = await self._reservation_of(row)
+            session = await self._session_of(row)
             yield pb.WatchCommandsResponse(
-                command=command_message(row, requester, number, transaction_id))
+                command=command_message(row, requester, reservation, session))
         await context.abort(grpc.StatusCode.ABORTED,
                             "consumer_id: a newer stream opened with this consumer id")
 
-    async def _transaction_of(self, row: command_store.CommandRow) -> str | None:
+    async def _session_of(self, row: command_store.CommandRow
+                          ) -> session_store.SessionPlace | None:
+        """The stored session a STOP_SESSION stops (None: another command, or unknown)."""
         if row.type != "STOP_SESSION":
             return None
         body = codec.decode(row.request, StopSession)
         async with self._database.read() as connection:
-            return await session_store.transaction_of(connection, body.session_id)
+            return await session_store.place_of(connection, body.session_id)
 
-    async def _reservation_number(self, row: command_store.CommandRow) -> int:
-        """The stored number of the command's reservation (0: not about one)."""
+    async def _reservation_of(self, row: command_store.CommandRow
+                              ) -> reservation_store.ReservationRow | None:
+        """The stored reservation of the command (None: not about one, or unknown)."""
         if row.type not in ("RESERVE_NOW", "CANCEL_RESERVATION"):
-            return 0
+            return None
         body = codec.decode(row.request, COMMAND_TYPES[CommandType(row.type)])
         async with self._database.read() as connection:
             if isinstance(body, ReserveNow):
@@ -291,7 +303,7 @@ class EvDriverServicer(ev_driver_pb2_grpc.EvDriverServiceServicer):
                 assert isinstance(body, CancelReservation)
                 held = await reservation_store.latest(connection, row.partner_id,
                                                       body.reservation_id)
-        return held.number if held is not None else 0
+        return held
 
     async def ReportReservationStatus(
         self, request: pb.ReportReservationStatusRequest, context: Context

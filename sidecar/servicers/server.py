@@ -99,6 +99,29 @@ def registrations(
     return found
 
 
+def server_options(min_client_ping_interval_ms: int = 5_000) -> list[tuple[str, int]]:
+    """The gRPC server's channel options.
+
+    Keepalive: cores may ping as often as every `min_client_ping_interval_ms` (the guide
+    recommends every 10 to 30 s, so the default leaves room), also while no call is open;
+    gRPC's defaults (5 minutes, only with calls) answer the third such ping with GOAWAY
+    too_many_pings, which ends every stream of the connection. The server pings too, every
+    30 s, and drops a connection whose ping stays unanswered for 10 s.
+    """
+    # Not grpcio's default SO_REUSEPORT: a second process on the same port must fail to start,
+    # not quietly take half of the calls.
+    return [("grpc.so_reuseport", 0),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            # gRPC core's GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS (the string
+            # has no "recv"; an unknown option name would be ignored without a word).
+            ("grpc.http2.min_ping_interval_without_data_ms", min_client_ping_interval_ms),
+            # Our own pings go out on idle streams too (a WatchCommands stream is idle most of
+            # the time): no limit on pings without data.
+            ("grpc.http2.max_pings_without_data", 0)]
+
+
 async def create_server(
     address: str,
     database: Database,
@@ -111,6 +134,7 @@ async def create_server(
     tls: ServerTls | None = None,
     health: Health | None = None,
     max_in_flight: int = 256,
+    min_client_ping_interval_ms: int = 5_000,
 ) -> tuple[grpc.aio.Server, int]:
     """A started-later server bound to `address` (port 0 picks one); returns it and its port.
 
@@ -119,13 +143,13 @@ async def create_server(
     `tls` None listens in plaintext (fine on loopback, see README). `health` is the health
     service to answer with (serve has it follow readiness); by default one always SERVING.
     Past `max_in_flight` unary calls in progress, the next is refused (0: no bound).
+    Clients may send keepalive pings every `min_client_ping_interval_ms` (see server_options).
     """
-    # Not grpcio's default SO_REUSEPORT: a second process on the same port must fail to start,
-    # not quietly take half of the calls. AccessInterceptor first, so outermost: it logs the
-    # code the others decided; a refused call never reaches StatusInterceptor's decoding.
+    # AccessInterceptor first, so outermost: it logs the code the others decided; a refused
+    # call never reaches StatusInterceptor's decoding.
     server = grpc.aio.server(
         interceptors=[AccessInterceptor(), InFlightLimit(max_in_flight), StatusInterceptor()],
-        options=[("grpc.so_reuseport", 0)])
+        options=server_options(min_client_ping_interval_ms))
     wanted = list(services) if services is not None else registrations(
         database, wakeup, authorizer, authorize_timeout, currency)
     health = health or Health()

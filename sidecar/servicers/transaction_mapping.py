@@ -267,10 +267,16 @@ def start_input(request: pb.StartTransactionRequest) -> StartInput:
         meter=meter_input(request.meter_values, "meter_values"),
         charging_state=_charging_state(request.charging_state, "charging_state"),
         reservation_id=request.reservation_id if request.HasField("reservation_id") else None,
-        start_command_id=ascii_id(request.start_command_id, "start_command_id", required=False,
-                                  length=KEY_LENGTH) or None,
+        start_command_id=_start_command_id(request),
         tariff_id=ascii_id(request.tariff_id, "tariff_id", required=False) or None,
         currency=currency, meter_id=request.meter_id or None)
+
+
+def _start_command_id(
+        request: pb.StartTransactionRequest | pb.UpdateTransactionRequest) -> str | None:
+    """The START_SESSION command the transaction belongs to (None: not given)."""
+    return ascii_id(request.start_command_id, "start_command_id", required=False,
+                    length=KEY_LENGTH) or None
 
 
 def update_input(request: pb.UpdateTransactionRequest) -> UpdateInput:
@@ -280,7 +286,8 @@ def update_input(request: pb.UpdateTransactionRequest) -> UpdateInput:
         at=_required_time(request, "timestamp", "timestamp"), token=_token(request),
         charging_state=_charging_state(request.charging_state, "charging_state"),
         connector_id=ascii_id(request.connector_id, "connector_id", required=False) or None,
-        meter=meter_input(request.meter_values, "meter_values"))
+        meter=meter_input(request.meter_values, "meter_values"),
+        start_command_id=_start_command_id(request))
 
 
 def end_input(request: pb.EndTransactionRequest) -> EndInput:

@@ -221,6 +221,35 @@ async def transaction_of(connection: AsyncConnection, session_id: str) -> str | 
     return str(value) if value is not None else None
 
 
+class _Place(msgspec.Struct):
+    location_id: str = ""
+    evse_uid: str = ""
+    connector_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlace:
+    """Where a session runs: the core's transaction id and the OCPI location, EVSE and
+    connector of its document."""
+
+    transaction_id: str
+    location_id: str
+    evse_uid: str
+    connector_id: str
+
+
+async def place_of(connection: AsyncConnection, session_id: str) -> SessionPlace | None:
+    """The transaction and place of a session; None when unknown."""
+    row = (await connection.execute(
+        select(_t.c.transaction_id, _t.c.document).where(_t.c.object_id == session_id)
+        .limit(1))).first()
+    if row is None:
+        return None
+    place = msgspec.json.decode(bytes(row.document), type=_Place)
+    return SessionPlace(str(row.transaction_id), place.location_id, place.evse_uid,
+                        place.connector_id)
+
+
 async def partner_session(
     connection: AsyncConnection, session_id: str, partner_id: int,
     party: tuple[str, str] | None = None,

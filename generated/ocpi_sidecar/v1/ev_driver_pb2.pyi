@@ -168,12 +168,18 @@ class StartSessionCommand(_message.Message):
     def __init__(self, token: _Optional[_Union[Token, _Mapping]] = ..., location_id: _Optional[str] = ..., evse_uid: _Optional[str] = ..., connector_id: _Optional[str] = ..., authorization_reference: _Optional[str] = ...) -> None: ...
 
 class StopSessionCommand(_message.Message):
-    __slots__ = ("session_id", "transaction_id")
+    __slots__ = ("session_id", "transaction_id", "location_id", "evse_uid", "connector_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EVSE_UID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     transaction_id: str
-    def __init__(self, session_id: _Optional[str] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+    location_id: str
+    evse_uid: str
+    connector_id: str
+    def __init__(self, session_id: _Optional[str] = ..., transaction_id: _Optional[str] = ..., location_id: _Optional[str] = ..., evse_uid: _Optional[str] = ..., connector_id: _Optional[str] = ...) -> None: ...
 
 class ReserveNowCommand(_message.Message):
     __slots__ = ("token", "expiry_date", "reservation_id", "ocpp_reservation_id", "location_id", "evse_uid", "authorization_reference")

@@ -470,7 +470,7 @@ class StartTransactionResponse(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class UpdateTransactionRequest(_message.Message):
-    __slots__ = ("idempotency_key", "transaction_id", "timestamp", "token", "charging_state", "connector_id", "meter_values", "ocpp_event")
+    __slots__ = ("idempotency_key", "transaction_id", "timestamp", "token", "charging_state", "connector_id", "meter_values", "ocpp_event", "start_command_id")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -479,6 +479,7 @@ class UpdateTransactionRequest(_message.Message):
     CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
     METER_VALUES_FIELD_NUMBER: _ClassVar[int]
     OCPP_EVENT_FIELD_NUMBER: _ClassVar[int]
+    START_COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     transaction_id: str
     timestamp: _timestamp_pb2.Timestamp
@@ -487,7 +488,8 @@ class UpdateTransactionRequest(_message.Message):
     connector_id: str
     meter_values: _containers.RepeatedCompositeFieldContainer[MeterValue]
     ocpp_event: OcppEventInfo
-    def __init__(self, idempotency_key: _Optional[str] = ..., transaction_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token: _Optional[_Union[TransactionToken, _Mapping]] = ..., charging_state: _Optional[_Union[ChargingState, str]] = ..., connector_id: _Optional[str] = ..., meter_values: _Optional[_Iterable[_Union[MeterValue, _Mapping]]] = ..., ocpp_event: _Optional[_Union[OcppEventInfo, _Mapping]] = ...) -> None: ...
+    start_command_id: str
+    def __init__(self, idempotency_key: _Optional[str] = ..., transaction_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token: _Optional[_Union[TransactionToken, _Mapping]] = ..., charging_state: _Optional[_Union[ChargingState, str]] = ..., connector_id: _Optional[str] = ..., meter_values: _Optional[_Iterable[_Union[MeterValue, _Mapping]]] = ..., ocpp_event: _Optional[_Union[OcppEventInfo, _Mapping]] = ..., start_command_id: _Optional[str] = ...) -> None: ...
 
 class UpdateTransactionResponse(_message.Message):
     __slots__ = ()

@@ -566,7 +566,8 @@ export const ChargingRateUnitSchema: GenEnum<ChargingRateUnit> = /*@__PURE__*/
 /**
  * The outcome of a charging-profile request at the EVSE. OCPI ChargingProfileResultType.
  * From OCPP: Accepted -> ACCEPTED; Rejected and 1.6 NotSupported -> REJECTED;
- * ClearChargingProfile Unknown -> UNKNOWN.
+ * ClearChargingProfile Unknown -> UNKNOWN. Charge point not connected -> REJECTED; a
+ * GET_ACTIVE answered Accepted without a schedule -> REJECTED (ACCEPTED needs the profile).
  *
  * @generated from enum ocpi_sidecar.v1.ChargingProfileResultType
  */
