@@ -101,17 +101,21 @@ def active_profile(message: pb.ActiveChargingProfile, path: str) -> ActiveChargi
 
 
 def request_message(row: command_store.CommandRow, requester: PartnerRole | None,
-                    transaction_id: str | None = None) -> pb.ChargingProfileRequest:
-    """The proto request for a stored eMSP charging-profile request; `transaction_id`: the
-    core's id of its session (None: the session id)."""
+                    session: session_store.SessionPlace | None = None
+                    ) -> pb.ChargingProfileRequest:
+    """The proto request for a stored eMSP charging-profile request; `session`: where its
+    session runs and the core's transaction id (None: unknown, the session id stands in)."""
     stored = codec.decode(row.request, command_store.ProfileRequest)
     message = pb.ChargingProfileRequest(
         request_id=row.command_id, kind=_KINDS[row.type], session_id=stored.session_id,
         # A session's id is the core's transaction id, unless it began as a reservation.
-        transaction_id=transaction_id or stored.session_id,
+        transaction_id=stored.session_id,
         requested_by=mapping.party_ref(requester),
         created_at=_stamp(row.created_at), deadline=_stamp(row.deadline),
         delivery_count=row.delivery_count)
+    if session is not None:
+        message.transaction_id, message.location_id = session.transaction_id, session.location_id
+        message.evse_uid, message.connector_id = session.evse_uid, session.connector_id
     if row.type == "SET_PROFILE" and stored.charging_profile is not None:
         message.set.charging_profile.CopyFrom(profile_message(stored.charging_profile))
     elif row.type == "GET_ACTIVE_PROFILE":
@@ -150,9 +154,9 @@ class SmartChargingServicer(smart_charging_pb2_grpc.SmartChargingServiceServicer
                 command_store.PROFILE_TYPES, self._wakeup.notify, poll=_POLL):
             session_id = codec.decode(row.request, command_store.ProfileRequest).session_id
             async with self._database.read() as connection:
-                transaction_id = await session_store.transaction_of(connection, session_id)
+                session = await session_store.place_of(connection, session_id)
             yield pb.WatchChargingProfileRequestsResponse(
-                request=request_message(row, requester, transaction_id))
+                request=request_message(row, requester, session))
         await context.abort(grpc.StatusCode.ABORTED,
                             "consumer_id: a newer stream opened with this consumer id")
 

@@ -213,14 +213,6 @@ async def readings_after(
     return found
 
 
-async def transaction_of(connection: AsyncConnection, session_id: str) -> str | None:
-    """The core's transaction id of a session (another than its id when it began as a
-    reservation); None when unknown."""
-    value = await connection.scalar(
-        select(_t.c.transaction_id).where(_t.c.object_id == session_id).limit(1))
-    return str(value) if value is not None else None
-
-
 class _Place(msgspec.Struct):
     location_id: str = ""
     evse_uid: str = ""

@@ -120,6 +120,10 @@ async def test_set_get_and_clear_reach_the_core_and_results_the_response_url(
     assert get_.get_active.duration == 900
     assert clear.kind == pb.CHARGING_PROFILE_REQUEST_KIND_CLEAR
     assert set_.requested_by.party_id == "EMP"
+    # Each request says where the session runs: the core finds its charge point by it.
+    for request in (set_, get_, clear):
+        assert (request.location_id, request.evse_uid, request.connector_id) == (
+            "LOC1", "EVSE1", "1")
 
     for request, result in ((set_, pb.CHARGING_PROFILE_RESULT_TYPE_ACCEPTED),
                             (clear, pb.CHARGING_PROFILE_RESULT_TYPE_UNKNOWN)):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -211,7 +212,9 @@ class ChargePoint16Sim(ChargePoint):
                               {"connector_id": connector_id,
                                "cs_charging_profiles": cs_charging_profiles})
         if status == "Accepted":
-            self.profiles[connector_id] = cs_charging_profiles
+            # The ocpp library hands numbers over as Decimal, which it cannot send back.
+            self.profiles[connector_id] = json.loads(json.dumps(cs_charging_profiles,
+                                                                default=float))
         return call_result.SetChargingProfile(status=status)
 
     @on(Action.get_composite_schedule)
