@@ -60,6 +60,8 @@ class Pending:
     token: ev_driver_pb2.Token
     authorization_reference: str
     place: Place | None
+    # RESERVE_NOW: when the reservation ends (the time an expiry is reported with).
+    expiry_date: Any = None
 
 
 @dataclass
