@@ -176,7 +176,8 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
                                        id_token)
         elif event_type == "Updated":
             info = await self._updated(idempotency_key, transaction_id, timestamp, event,
-                                       transaction_info, meter_value, evse, id_token)
+                                       transaction_info, meter_value, reservation_id, evse,
+                                       id_token)
         else:
             info = await self._ended(idempotency_key, transaction_id, timestamp, event,
                                      transaction_info, meter_value, id_token)
@@ -205,7 +206,7 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
                        id_token: dict[str, Any] | None) -> dict[str, Any]:
         bridge = self.bridge
         place = self.place(evse)
-        remote_start_id = info.get("remote_start_id")
+        remote_start_id: int | None = info.get("remote_start_id")
         remote = (bridge.remote_starts.get((self.id, remote_start_id))
                   if remote_start_id is not None else None)
         reservation, reserved = bridge.reservation_for(
@@ -241,8 +242,8 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
             request.reservation_id = reservation
         await bridge.sidecar.call(bridge.sidecar.transactions.StartTransaction, request)
         # Stored: only now are the command and the reservation used up.
-        if remote is not None:
-            bridge.remote_starts.pop((self.id, remote_start_id), None)  # type: ignore[arg-type]
+        if remote is not None and remote_start_id is not None:
+            bridge.remote_starts.pop((self.id, remote_start_id), None)
         if reserved is not None and reservation is not None:
             bridge.reservations.pop(reservation, None)
         bridge.transactions[(self.id, transaction_id)] = place
@@ -252,20 +253,31 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
 
     async def _updated(self, idempotency_key: str, transaction_id: str, timestamp: str,
                        event: transactions_pb2.OcppEventInfo, info: dict[str, Any],
-                       raw_values: list[dict[str, Any]] | None, evse: dict[str, Any] | None,
+                       raw_values: list[dict[str, Any]] | None, reservation_id: int | None,
+                       evse: dict[str, Any] | None,
                        id_token: dict[str, Any] | None) -> dict[str, Any]:
         bridge = self.bridge
         place = bridge.transactions.get((self.id, transaction_id))
         if place is None:
             return ACCEPTED
+        remote_start_id: int | None = info.get("remote_start_id")
         request = transactions_pb2.UpdateTransactionRequest(
             idempotency_key=idempotency_key, transaction_id=transaction_id,
             timestamp=stamp(timestamp), meter_values=meter_values(raw_values), ocpp_event=event)
         changed = False
         answer_info = ACCEPTED
+        remote = reserved = None
+        reservation: int | None = None
         if id_token is not None and transaction_id not in self.with_token:
-            _, reserved = bridge.reservation_for(None, id_token["id_token"], place)
-            token, answer_info = await self._token(id_token, place, reserved)
+            # Authorised after the start (cable first): by the driver at the station, by our
+            # RequestStartTransaction (remoteStartId) or for a reservation (reservationId).
+            # UpdateTransactionRequest has no start_command_id nor reservation_id: the
+            # command's or reservation's token is all the sidecar gets.
+            remote = (bridge.remote_starts.get((self.id, remote_start_id))
+                      if remote_start_id is not None else None)
+            reservation, reserved = bridge.reservation_for(reservation_id,
+                                                           id_token["id_token"], place)
+            token, answer_info = await self._token(id_token, place, remote or reserved)
             if token is not None:
                 request.token.CopyFrom(token)
                 changed = True
@@ -282,6 +294,10 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
             await bridge.sidecar.call(bridge.sidecar.transactions.UpdateTransaction, request)
             if request.HasField("token"):
                 self.with_token.add(transaction_id)
+                if remote is not None and remote_start_id is not None:
+                    bridge.remote_starts.pop((self.id, remote_start_id), None)
+                if reserved is not None and reservation is not None:
+                    bridge.reservations.pop(reservation, None)
             if state is not None:
                 self.charging_states[transaction_id] = state
             if request.connector_id:

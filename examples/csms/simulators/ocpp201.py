@@ -112,16 +112,20 @@ class ChargePoint201Sim(ChargePoint):  # type: ignore[misc]
 
     async def swipe(self, uid: str, evse: int = 1, kind: str = "ISO14443") -> str:
         """The driver shows a card: AuthorizeRequest, and when a transaction without token
-        runs on `evse` (cable first), TransactionEvent Updated with the idToken. The
-        idTokenInfo status the CSMS answered."""
+        runs on `evse` (cable first), TransactionEvent Updated with the idToken (and the
+        reservationId of a reservation held for it, which it uses up). The idTokenInfo
+        status the CSMS answered."""
         info = await self.authorize(uid, kind)
         transaction = self.transactions.get(evse)
         if info["status"] == "Accepted" and transaction is not None and \
                 transaction.id_token is None:
             transaction.id_token = {"id_token": uid, "type": kind}
             transaction.charging_state = "Charging"
+            reservation_id = next((n for n, r in self.reservations.items()
+                                   if r["id_token"]["id_token"] == uid), None)
+            self.reservations.pop(reservation_id or -1, None)
             await self._event(transaction, "Updated", "Authorized",
-                              id_token=transaction.id_token,
+                              id_token=transaction.id_token, reservation_id=reservation_id,
                               meter_value=[self._reading(evse, 0, "Sample.Periodic")])
         return str(info["status"])
 
