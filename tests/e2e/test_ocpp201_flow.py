@@ -176,8 +176,16 @@ async def test_start_session_becomes_a_command_session(csms: Csms) -> None:
         held = session(csms, transaction_id)
         assert held is not None and held["auth_method"] == "COMMAND"
         assert held["cdr_token"]["uid"] == TOKEN_UID
+        # The station lost the answer to Started and sends it again: the same request
+        # reaches the sidecar (same key, same payload), the eMSP sees no second Session.
+        started = [e for e in cp.sent_events if e.event_type == "Started"]
+        assert await cp.repeat_event(cp.sent_events.index(started[0])) == {
+            "status": "Accepted"}
+        await cp.charge(1, kwh=1, kw=11)
         # No real-time check of a token the eMSP just sent in a command.
         assert not csms.requests("POST", "tokens/")
+    assert {k for k in csms.emsp.objects if k.startswith("sessions/")} == {
+        f"sessions/NL/CPA/{transaction_id}"}
 
 
 @pytest.mark.xfail(strict=True, reason=STOP_SESSION_GAP)

@@ -80,6 +80,9 @@ class Bridge:
     transactions: dict[tuple[str, str], Place] = field(default_factory=dict)
     # OCPP 1.6 transactionIds handed out, by (charge point, StartTransaction message id).
     allocated: dict[tuple[str, str], int] = field(default_factory=dict)
+    # OCPP 2.0.1 Started events sent, by idempotency key: a repeated event (its answer was
+    # lost) is sent again as it was, though its command or reservation is used up by now.
+    started: dict[str, transactions_pb2.StartTransactionRequest] = field(default_factory=dict)
     # OCPP 1.6 transactionId and 2.0.1 remoteStartId values: integers unique across restarts
     # of this process (seeded from the clock).
     _ocpp_ids: itertools.count[int] = field(

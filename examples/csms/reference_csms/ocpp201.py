@@ -205,6 +205,10 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
                        evse: dict[str, Any] | None,
                        id_token: dict[str, Any] | None) -> dict[str, Any]:
         bridge = self.bridge
+        repeated = bridge.started.get(idempotency_key)
+        if repeated is not None:
+            await bridge.sidecar.call(bridge.sidecar.transactions.StartTransaction, repeated)
+            return ACCEPTED
         place = self.place(evse)
         remote_start_id: int | None = info.get("remote_start_id")
         remote = (bridge.remote_starts.get((self.id, remote_start_id))
@@ -241,6 +245,7 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
         if reservation is not None:
             request.reservation_id = reservation
         await bridge.sidecar.call(bridge.sidecar.transactions.StartTransaction, request)
+        bridge.started[idempotency_key] = request
         # Stored: only now are the command and the reservation used up.
         if remote is not None and remote_start_id is not None:
             bridge.remote_starts.pop((self.id, remote_start_id), None)

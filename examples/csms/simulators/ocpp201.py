@@ -55,6 +55,7 @@ class ChargePoint201Sim(ChargePoint):  # type: ignore[misc]
         self.answers: dict[str, str] = {}
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.id_token_infos: list[dict[str, Any]] = []  # every idTokenInfo answered
+        self.sent_events: list[call.TransactionEvent] = []  # every TransactionEvent sent
         self.clock = datetime.now(UTC)
         self._remote: dict[int, str] = {}  # remoteStartId → the transactionId it will get
         self._runner: asyncio.Task[None] | None = None
@@ -193,13 +194,25 @@ class ChargePoint201Sim(ChargePoint):  # type: ignore[misc]
                                             **(info or {})}
         if stopped_reason is not None:
             transaction_info["stopped_reason"] = stopped_reason
-        answer = await self.call(call.TransactionEvent(
+        payload = call.TransactionEvent(
             event_type=event_type, timestamp=self.now(), trigger_reason=trigger,
             seq_no=transaction.seq_no, transaction_info=transaction_info,
-            **{k: v for k, v in fields.items() if v is not None}))
+            **{k: v for k, v in fields.items() if v is not None})
+        self.sent_events.append(payload)
         transaction.seq_no += 1
-        if answer.id_token_info is not None:
-            self.id_token_infos.append(answer.id_token_info)
+        await self._send_event(payload)
+
+    async def repeat_event(self, index: int = -1) -> dict[str, Any] | None:
+        """Send a TransactionEvent again, unchanged, as a station does whose answer was
+        lost; the idTokenInfo answered."""
+        return await self._send_event(self.sent_events[index])
+
+    async def _send_event(self, payload: call.TransactionEvent) -> dict[str, Any] | None:
+        answer = await self.call(payload)
+        info: dict[str, Any] | None = answer.id_token_info
+        if info is not None:
+            self.id_token_infos.append(info)
+        return info
 
     def _reading(self, evse: int, kw: float, context: str) -> dict[str, Any]:
         values = [{"value": self.meters[evse], "context": context,
