@@ -30,7 +30,6 @@ from ocpi_sidecar.v1 import (
     smart_charging_pb2_grpc,
     tariffs_pb2,
     tariffs_pb2_grpc,
-    transactions_pb2,
     transactions_pb2_grpc,
 )
 
@@ -96,14 +95,14 @@ class Sidecar:
         await self.channel.close()
 
     async def call(self, method: Callable[..., Any], request: Message,
-                   timeout: float = 10.0) -> Any:
+                   rpc_timeout: float = 10.0) -> Any:
         """`method(request)`, retried with the same request while the error is transient."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.retry_for
         backoff = Backoff()
         while True:
             try:
-                return await method(request, timeout=timeout, wait_for_ready=True)
+                return await method(request, timeout=rpc_timeout, wait_for_ready=True)
             except grpc.aio.AioRpcError as error:
                 if error.code() not in TRANSIENT or loop.time() > give_up:
                     raise
