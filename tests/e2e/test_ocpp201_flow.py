@@ -112,12 +112,15 @@ async def test_connector_statuses_make_the_evse_status_and_offline_shows_unknown
 
 async def test_rfid_is_authorised_by_the_emsp_in_real_time(csms: Csms) -> None:
     await known_token(csms, language="nl", group_id="GROUP-1")
+    csms.emsp.authorizations[TOKEN_UID]["info"] = {"language": "nl", "text": "Welkom"}
     await known_token(csms, "BLOCKED01", allowed="BLOCKED")
     async with ChargePoint201Sim.connected(csms.url, CP) as cp:
         info = await cp.authorize(TOKEN_UID)
         assert info["status"] == "Accepted"
         assert info.get("language1") == "nl"
         assert info.get("group_id_token", {}).get("id_token") == "GROUP-1"
+        assert info.get("personal_message") == {"format": "UTF8", "content": "Welkom",
+                                                "language": "nl"}
         assert (await cp.authorize("BLOCKED01"))["status"] == "Blocked"
         assert (await cp.authorize("NOBODY01"))["status"] == "Unknown"
     asked = csms.requests("POST", "tokens/")
