@@ -215,8 +215,6 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
                   if remote_start_id is not None else None)
         reservation, reserved = bridge.reservation_for(
             reservation_id, id_token["id_token"] if id_token else "", place)
-        if id_token is None and reservation_id is None:
-            reservation, reserved = None, None
         pending = remote or reserved
         request = transactions_pb2.StartTransactionRequest(
             idempotency_key=idempotency_key, transaction_id=transaction_id,
