@@ -61,6 +61,8 @@ class Pending:
     token: ev_driver_pb2.Token
     authorization_reference: str
     place: Place | None
+    # RESERVE_NOW: when the reservation ends (the time an expiry is reported with).
+    expiry_date: Any = None
 
 
 @dataclass
@@ -77,10 +79,10 @@ class Bridge:
         default_factory=dict)
     # Open transactions by (charge point, transaction id): where they run.
     transactions: dict[tuple[str, str], Place] = field(default_factory=dict)
-    # StartTransaction requests by (charge point, OCPP message id): a repeated message is
-    # sent again as the same request.
-    starting: dict[tuple[str, str], transactions_pb2.StartTransactionRequest] = field(
-        default_factory=dict)
+    # StartTransaction requests sent, by idempotency key: a repeated OCPP message (its
+    # answer was lost) is sent again as the same request, though the command or reservation
+    # it used is used up by then.
+    started: dict[str, transactions_pb2.StartTransactionRequest] = field(default_factory=dict)
     # OCPP 1.6 transactionId and 2.0.1 remoteStartId values: integers unique across restarts
     # of this process (seeded from the clock).
     _ocpp_ids: itertools.count[int] = field(
@@ -96,9 +98,9 @@ class Bridge:
     def ended(self, charge_point_id: str, transaction_id: str) -> None:
         """Forget an ended transaction and the request that started it."""
         self.transactions.pop((charge_point_id, transaction_id), None)
-        for started, request in list(self.starting.items()):
-            if started[0] == charge_point_id and request.transaction_id == transaction_id:
-                del self.starting[started]
+        for sent, request in list(self.started.items()):
+            if request.transaction_id == transaction_id:
+                del self.started[sent]
 
     def transaction_at(self, charge_point_id: str, place: Place) -> str | None:
         """The open transaction on a connector, if any."""

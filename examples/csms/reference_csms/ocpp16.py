@@ -138,7 +138,7 @@ class ChargePoint16(ChargePoint):
         bridge = self.bridge
         # A repeated message (its answer was lost) is sent as the same request: the sidecar
         # answers it again, whatever was used up by the first.
-        request = bridge.starting.get((self.id, call_unique_id))
+        request = bridge.started.get(key(self.id, call_unique_id))
         remote = reserved = None
         if request is None:
             place = self.place(connector_id)
@@ -169,7 +169,7 @@ class ChargePoint16(ChargePoint):
                 request.start_command_id = remote.command_id
             if reservation is not None:
                 request.reservation_id = reservation
-            bridge.starting[(self.id, call_unique_id)] = request
+            bridge.started[request.idempotency_key] = request
         await bridge.sidecar.call(bridge.sidecar.transactions.StartTransaction, request)
         # Stored: only now are the command and the reservation used up.
         if remote is not None:

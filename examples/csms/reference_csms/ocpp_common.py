@@ -9,6 +9,7 @@ translation, so no table here can drift from the proto.
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -95,18 +96,30 @@ def meter_values(raw: list[dict[str, Any]] | None) -> list[transactions_pb2.Mete
     return result
 
 
-def energy_register_wh(raw: list[dict[str, Any]] | None) -> str:
-    """The last Energy.Active.Import.Register reading in Wh, '' when there is none."""
+def energy_register_wh(raw: list[dict[str, Any]] | None, context: str | None = None) -> str:
+    """The last Energy.Active.Import.Register reading in Wh, '' when there is none; only
+    readings of that `context` (e.g. "Transaction.Begin") when one is given."""
     found = ""
     for entry in raw or []:
         for value in entry.get("sampled_value", []):
             if value.get("measurand", ENERGY_REGISTER) != ENERGY_REGISTER or value.get("phase"):
+                continue
+            if context is not None and value.get("context", "Sample.Periodic") != context:
                 continue
             unit = value.get("unit") or (value.get("unit_of_measure") or {}).get("unit", "Wh")
             multiplier = (value.get("unit_of_measure") or {}).get("multiplier", 0)
             wh = Decimal(str(value["value"])) * (Decimal(10) ** int(multiplier))
             found = decimal(wh * 1000 if unit == "kWh" else wh)
     return found
+
+
+def profile_id(transaction_id: str) -> int:
+    """The OCPP chargingProfile id of a transaction's TxProfile: one profile per transaction,
+    so its id is derived from the transaction id (the number itself when it is one, as OCPP
+    1.6 transactionIds are; a stable 31-bit hash of any other id, e.g. a 2.0.1 UUID)."""
+    if transaction_id.isdigit() and 0 < int(transaction_id) < 2**31:
+        return int(transaction_id)
+    return zlib.crc32(transaction_id.encode()) & 0x7FFFFFFF or 1
 
 
 @dataclass(frozen=True)
