@@ -90,6 +90,7 @@ class UpdateInput:
     connector_id: str | None
     meter: MeterInput
     start_command_id: str | None
+    reservation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +350,10 @@ class Sessions:
         """StartTransaction: the new session; `answer(session_id)` is what the core hears."""
         return await self._run(lambda c: self._start(c, given, answer))
 
-    async def update(self, given: UpdateInput) -> None:
-        """UpdateTransaction: a new token, charging state or readings of a running session."""
-        await self._run(lambda c: self._update(c, given))
+    async def update(self, given: UpdateInput, answer: Callable[[str], bytes]) -> bytes:
+        """UpdateTransaction: a new token, charging state or readings of a running session;
+        `answer(session_id)` is what the core hears."""
+        return await self._run(lambda c: self._update(c, given, answer))
 
     async def end(self, given: EndInput, answer: Callable[[Ended], bytes]) -> bytes:
         """EndTransaction: the finished session and, for an eMSP's token, its CDR."""
@@ -375,7 +377,8 @@ class Sessions:
         if given.token is not None:
             token, partner_id = await resolve_token(
                 connection, given.token, (location.country_code, location.party_id))
-        claimed = await _reservation_of(connection, given, location, evse, token)
+        claimed = await _reservation_of(connection, given.reservation_id, location.id, evse.uid,
+                                        token)
         # Continuing a reservation, the reserving token was authorised by its RESERVE_NOW.
         state = _new_state(given, location, evse, connector, tariff, token, self._currency,
                            by_command=claimed is not None)
@@ -429,11 +432,12 @@ class Sessions:
         pushed = await write_session(connection, row, state, partner_id, stamp)
         return response, pushed
 
-    async def _update(self, connection: AsyncConnection, given: UpdateInput
-                      ) -> tuple[None, bool]:
+    async def _update(self, connection: AsyncConnection, given: UpdateInput,
+                      answer: Callable[[str], bytes]) -> tuple[bytes, bool]:
         event = given.event
-        if await replayed(connection, event, "UpdateTransaction") is not None:
-            return None, False
+        stored = await replayed(connection, event, "UpdateTransaction")
+        if stored is not None:
+            return stored, False
         row = await _running(connection, event.transaction_id)
         state = charging.decode_state(row.state)
         if given.connector_id and not ci_equal(given.connector_id, state.connector_id):
@@ -446,9 +450,15 @@ class Sessions:
         if given.token is not None and state.token is None:
             token, partner_id = await resolve_token(
                 connection, given.token, (state.country_code, state.party_id))
+            claimed = await _reservation_of(connection, given.reservation_id,
+                                            state.location_id, state.evse_uid, token)
+            if claimed is not None:
+                row = await self._adopt(connection, row, state, *claimed)
             state.token, state.active_at = token, max(given.at, state.created_at)
-            state.auth_method = auth_method(None, given.token, state.start_command_id)
-            state.authorization_reference = given.token.authorization_reference
+            state.auth_method = auth_method(None, given.token, state.start_command_id,
+                                            by_command=claimed is not None)
+            state.authorization_reference = (given.token.authorization_reference
+                                             or state.authorization_reference)
             restart = True
         elif partner_id is None:
             partner_id = await owner_of(connection, state.token)
@@ -458,9 +468,28 @@ class Sessions:
             state.changes += changes
         await self._take_in(connection, row.pk, state, given.meter, changes, restart)
         stamp = now()
+        response = answer(charging.session_id_of(state))
         await idempotency.record_keys(
-            connection, [(event.key, "UpdateTransaction", event.digest, b"")], stamp)
-        return None, await write_session(connection, row, state, partner_id, stamp)
+            connection, [(event.key, "UpdateTransaction", event.digest, response)], stamp)
+        return response, await write_session(connection, row, state, partner_id, stamp)
+
+    async def _adopt(self, connection: AsyncConnection, pending: store.SessionRow,
+                     state: charging.TxState, held: reservation_store.ReservationRow,
+                     reserved_row: store.SessionRow) -> store.SessionRow:
+        """A transaction that started without a token (PENDING, shown to nobody) turns out
+        to be the reserving driver's: the reservation's Session takes it over, with the
+        readings so far, and the pending Session is dropped. The reserved time ends when the
+        transaction began."""
+        reserved = charging.decode_state(reserved_row.state)
+        assert reserved.reservation is not None and reserved.session_id is not None
+        state.session_id = reserved.session_id
+        state.reservation = charging.Reserved(held.number, reserved.reservation.start,
+                                              state.created_at)
+        state.authorization_reference = reserved.authorization_reference
+        await store.hand_over(connection, pending.pk, reserved_row.pk, state.transaction_id)
+        await reservation_store.set_status(connection, held.number, reservation_store.USED,
+                                           transaction_id=state.transaction_id)
+        return reserved_row
 
     async def _take_in(self, connection: AsyncConnection, pk: int, state: charging.TxState,
                        meter: MeterInput, changes: list[charging.StateChange],
@@ -499,14 +528,14 @@ class Sessions:
                                  cdr.party_id, cdr.id, outbox.POST,
                                  recipient=recipient_of(state))
             cdr_id, pushed = cdr.id, True
-        response = answer(Ended(state.transaction_id, cdr_id))
+        response = answer(Ended(charging.session_id_of(state), cdr_id))
         await idempotency.record_keys(
             connection, [(event.key, "EndTransaction", event.digest, response)], stamp)
         return response, pushed
 
 
 async def _reservation_of(
-    connection: AsyncConnection, given: StartInput, location: Location, evse: EVSE,
+    connection: AsyncConnection, reservation_id: int | None, location_id: str, evse_uid: str,
     token: CdrToken | None,
 ) -> tuple[reservation_store.ReservationRow, store.SessionRow] | None:
     """The reservation in place that this transaction uses: the one it names (the number we
@@ -514,16 +543,16 @@ async def _reservation_of(
     is the reserving one and the EVSE the reserved one (any, when none was named)."""
     if token is None:
         return None
-    if given.reservation_id is not None:
-        named = await reservation_store.by_number(connection, given.reservation_id)
+    if reservation_id is not None:
+        named = await reservation_store.by_number(connection, reservation_id)
         held = [named] if named is not None and named.status == reservation_store.RESERVED \
-            and ci_equal(named.location_id, location.id) else []
+            and ci_equal(named.location_id, location_id) else []
     else:
-        held = await reservation_store.held_at(connection, location.id, token.uid)
+        held = await reservation_store.held_at(connection, location_id, token.uid)
     for reservation in held:
         if not ci_equal(reservation.token_uid, token.uid) or reservation.session_id is None:
             continue
-        if reservation.evse_uid is None or ci_equal(reservation.evse_uid, evse.uid):
+        if reservation.evse_uid is None or ci_equal(reservation.evse_uid, evse_uid):
             row = await store.load_session(connection, reservation.session_id)
             if row is not None and row.status == RESERVED:
                 return reservation, row

@@ -287,7 +287,8 @@ def update_input(request: pb.UpdateTransactionRequest) -> UpdateInput:
         charging_state=_charging_state(request.charging_state, "charging_state"),
         connector_id=ascii_id(request.connector_id, "connector_id", required=False) or None,
         meter=meter_input(request.meter_values, "meter_values"),
-        start_command_id=_start_command_id(request))
+        start_command_id=_start_command_id(request),
+        reservation_id=request.reservation_id if request.HasField("reservation_id") else None)
 
 
 def end_input(request: pb.EndTransactionRequest) -> EndInput:

@@ -35,6 +35,10 @@ def _started(session_id: str) -> bytes:
     return pb.StartTransactionResponse(session_id=session_id).SerializeToString()
 
 
+def _updated(session_id: str) -> bytes:
+    return pb.UpdateTransactionResponse(session_id=session_id).SerializeToString()
+
+
 def _ended(ended: Ended) -> bytes:
     return pb.EndTransactionResponse(session_id=ended.session_id,
                                      cdr_id=ended.cdr_id).SerializeToString()
@@ -69,8 +73,8 @@ class TransactionServicer(transactions_pb2_grpc.TransactionServiceServicer):
     async def UpdateTransaction(
         self, request: pb.UpdateTransactionRequest, context: Context
     ) -> pb.UpdateTransactionResponse:
-        await self._sessions.update(inputs.update_input(request))
-        return pb.UpdateTransactionResponse()
+        answer = await self._sessions.update(inputs.update_input(request), _updated)
+        return pb.UpdateTransactionResponse.FromString(answer)
 
     async def EndTransaction(
         self, request: pb.EndTransactionRequest, context: Context

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.store import tables
@@ -162,6 +162,17 @@ async def assign_transaction(connection: AsyncConnection, pk: int, transaction_i
     """A reservation's session is continued by this transaction: found by its id from now."""
     await connection.execute(update(_t).where(_t.c.pk == pk).values(
         transaction_id=transaction_id))
+
+
+async def hand_over(connection: AsyncConnection, from_pk: int, to_pk: int,
+                    transaction_id: str) -> None:
+    """The transaction of session `from_pk` and its readings continue in session `to_pk`
+    (a reservation's); `from_pk` (pending, never shown to a partner) is deleted."""
+    await connection.execute(update(_m).where(_m.c.session_pk == from_pk)
+                             .values(session_pk=to_pk))
+    await connection.execute(delete(_t).where(_t.c.pk == from_pk))
+    await assign_transaction(connection, to_pk, transaction_id)
+    touch(connection, _t.name)
 
 
 async def update_sessions(connection: AsyncConnection, writes: Sequence[SessionWrite]) -> None:

@@ -1,5 +1,5 @@
 """The README's way to try the reference CSMS: `scripts/csms` (serve beside the bridge, one
-command) and `scripts/csms simulate 1.6` (a charge point's session), with a real eMSP."""
+command) and `scripts/csms simulate 1.6|2.0.1` (a charge point's session), with a real eMSP."""
 
 from __future__ import annotations
 
@@ -59,8 +59,9 @@ def script(tmp_path: Path) -> Iterator[dict[str, str]]:
     assert popen.returncode == 143, "".join(both.lines)
 
 
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
 async def test_scripts_csms_runs_serve_and_the_bridge_and_a_simulated_session_reaches_the_emsp(
-        script: dict[str, str], emsp: FakeEmsp) -> None:
+        script: dict[str, str], emsp: FakeEmsp, version: str) -> None:
     env = script
     admin = env["OCPI_SIDECAR_ADMIN"]
     key = env["OCPI_SIDECAR_ADMIN_KEY"]
@@ -74,7 +75,7 @@ async def test_scripts_csms_runs_serve_and_the_bridge_and_a_simulated_session_re
     assert pushed.status_code in (200, 201), pushed.text
 
     simulated = await asyncio.create_subprocess_exec(
-        str(ROOT / "scripts" / "csms"), "simulate", "1.6", "--id-tag", TOKEN_UID,
+        str(ROOT / "scripts" / "csms"), "simulate", version, "--id-tag", TOKEN_UID,
         "--kwh", "2.5", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT)
     output, _ = await asyncio.wait_for(simulated.communicate(), 120)

@@ -17,24 +17,6 @@ pytestmark = pytest.mark.anyio
 
 CP = "CP201"
 EVSE = "CP201-1"
-STOP_SESSION_GAP = (
-    "StopSessionCommand has no location_id (nor evse_uid/connector_id): the bridge routes every "
-    "command by payload.location_id, so a STOP_SESSION cannot reach its charge point")
-CANCEL_RESERVATION_GAP = (
-    "CancelReservationCommand.location_id/evse_uid are left empty by the sidecar: the bridge "
-    "cannot route a CANCEL_RESERVATION to the charge point holding the reservation")
-PROFILE_PLACE_GAP = (
-    "ChargingProfileRequest.location_id/evse_uid/connector_id are documented as the session's "
-    "place but the sidecar leaves them empty: the bridge cannot route a profile request to the "
-    "charge point and answers REJECTED")
-UPDATE_COMMAND_GAP = (
-    "UpdateTransactionRequest has no start_command_id (nor auth_method): a token that a "
-    "RequestStartTransaction brings in an Updated event (cable first, remoteStartId) cannot "
-    "be tied to its START_SESSION, so the sidecar derives WHITELIST, not COMMAND")
-UPDATE_RESERVATION_GAP = (
-    "UpdateTransactionRequest has no reservation_id and the sidecar continues a reservation "
-    "only at StartTransaction: a reservation used in an Updated event (cable first, "
-    "reservationId) leaves its RESERVATION Session open and the transaction its own Session")
 # The site's tariff: 0.50 per session plus 0.40 per kWh, 20 % VAT.
 FLAT, PER_KWH, VAT = Decimal("0.50"), Decimal("0.40"), Decimal("0.20")
 PROFILE = {"charging_profile": {
@@ -198,7 +180,6 @@ async def test_start_session_becomes_a_command_session(csms: Csms) -> None:
         f"sessions/NL/CPA/{transaction_id}"}
 
 
-@pytest.mark.xfail(strict=True, reason=STOP_SESSION_GAP)
 async def test_stop_session_ends_the_command_session(csms: Csms) -> None:
     async with ChargePoint201Sim.connected(csms.url, CP) as cp:
         await connected_evse(csms, cp)
@@ -231,7 +212,6 @@ async def test_unlock_connector_reaches_the_station(csms: Csms) -> None:
         ("UnlockConnector", {"evse_id": 1, "connector_id": 1})]
 
 
-@pytest.mark.xfail(strict=True, reason=PROFILE_PLACE_GAP)
 async def test_charging_profiles_of_the_emsp_reach_the_station(csms: Csms) -> None:
     await known_token(csms)
     async with ChargePoint201Sim.connected(csms.url, CP) as cp:
@@ -280,9 +260,9 @@ async def test_charging_profiles_of_the_emsp_reach_the_station(csms: Csms) -> No
 
 async def test_profile_requests_become_ocpp201_calls_with_the_transactions_profile(
         csms: Csms) -> None:
-    """The 2.0.1 side of smart charging on its own: the requests the sidecar streams, as
-    the contract defines them, handed to the connected station's link (the routing by place
-    is the xfail above)."""
+    """The 2.0.1 side of smart charging on its own, field by field: requests as the sidecar
+    streams them, handed to the connected station's link (the eMSP's whole route is the test
+    above)."""
     await known_token(csms)
     async with ChargePoint201Sim.connected(csms.url, CP) as cp:
         await connected_evse(csms, cp)
@@ -392,7 +372,6 @@ async def test_a_reservation_the_station_removed_completes_its_session(csms: Csm
                                   and r.body["result"] == "CANCELED_RESERVATION"], within=30)
 
 
-@pytest.mark.xfail(strict=True, reason=CANCEL_RESERVATION_GAP)
 async def test_cancel_reservation_of_the_emsp_reaches_the_station(csms: Csms) -> None:
     async with ChargePoint201Sim.connected(csms.url, CP) as cp:
         await connected_evse(csms, cp)
@@ -432,7 +411,6 @@ async def test_a_transaction_started_before_authorisation_gets_its_token_later(
     assert all(r.body.get("status") != "PENDING" for r in sent)
 
 
-@pytest.mark.xfail(strict=True, reason=UPDATE_COMMAND_GAP)
 async def test_start_session_with_the_cable_already_in_authorises_that_transaction(
         csms: Csms) -> None:
     """OCPP 2.0.1 "remote start, cable plugged in first": the transaction runs already; the
@@ -454,7 +432,6 @@ async def test_start_session_with_the_cable_already_in_authorises_that_transacti
         assert not csms.requests("POST", "tokens/")
 
 
-@pytest.mark.xfail(strict=True, reason=UPDATE_RESERVATION_GAP)
 async def test_the_reserving_driver_with_the_cable_first_continues_the_reservation(
         csms: Csms) -> None:
     """Cable first on a reserved EVSE: the reserving driver's card arrives in an Updated

@@ -18,7 +18,7 @@ from tests.fixtures.waiting import eventually
 from tests.gateway.test_commands_receiver import Core, ev_core
 from tests.gateway.test_reservations_flow import RESERVER, report, reserved
 from tests.gateway.transaction_e2e import register
-from tests.servicers.transaction_builders import T0, start, token, update
+from tests.servicers.transaction_builders import T0, start, token, ts, update
 
 pytestmark = pytest.mark.anyio
 __all__ = ["ev_core"]
@@ -99,3 +99,36 @@ async def test_update_transaction_checks_start_command_id_as_start_does(
     errors = [(e.value.code(), "start_command_id" in (e.value.details() or ""))
               for e in (started, updated)]
     assert errors == [(grpc.StatusCode.INVALID_ARGUMENT, True)] * 2
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["by-number", "by-token-and-evse"])
+async def test_a_token_arriving_later_continues_the_reservation(
+    cpo: Cpo, ev_core: Core, emsp: FakeEmsp, named: bool
+) -> None:
+    """OCPP 2.0.1, cable first on the reserved EVSE: the transaction starts without a token
+    (PENDING, private); the reserving token (and reservationId) arrive in UpdateTransaction,
+    and the transaction continues the reservation's Session instead of getting its own."""
+    sent = await reserved(cpo, ev_core, emsp, None)
+    number = sent.reserve_now.ocpp_reservation_id
+    session_id = sent.command_id
+    await report(ev_core, "late:accepted", number, pb.RESERVATION_STATUS_ACCEPTED, T0)
+    await eventually(lambda: session_of(emsp, session_id).get("status") == "RESERVATION")
+    evse = sent.reserve_now.evse_uid or "EVSE1"
+    pending = await ev_core.transactions.StartTransaction(start(
+        "TX7", at=T0 + timedelta(minutes=5), token=None, evse_uid=evse, connector_id="1"))
+    assert pending.session_id == "TX7"
+    updated = await ev_core.transactions.UpdateTransaction(update(
+        "TX7", "TX7:authorized", T0 + timedelta(minutes=6), token=token(RESERVER),
+        reservation_id=number if named else None))
+    assert updated.session_id == session_id
+    await eventually(lambda: session_of(emsp, session_id).get("status") == "ACTIVE")
+    assert session_of(emsp, session_id)["auth_method"] == "COMMAND"
+    # The transaction's own session was never shown, and never will be.
+    assert not [r for r in emsp.received if r.path.endswith("/sessions/NL/CPA/TX7")]
+    # Later events of the transaction go to the reservation's Session; it ends with a CDR.
+    ended = await ev_core.transactions.EndTransaction(tx.EndTransactionRequest(
+        idempotency_key="TX7:end", transaction_id="TX7",
+        ended_at=ts(T0 + timedelta(minutes=30)), meter_stop_wh="12000"))
+    assert ended.session_id == session_id and ended.cdr_id
+    await eventually(lambda: session_of(emsp, session_id).get("status") == "COMPLETED")
+    assert session_of(emsp, session_id)["kwh"] == pytest.approx(2.0)

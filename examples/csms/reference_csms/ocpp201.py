@@ -61,7 +61,7 @@ ALLOWED = ev_driver_pb2.AUTHORIZATION_RESULT_ALLOWED
 ACCEPTED = {"status": AuthorizationStatusEnumType.accepted}
 
 
-def token_type(id_token: dict[str, Any]) -> int:
+def token_type(id_token: dict[str, Any]) -> common_pb2.TokenType:
     """The contract's TokenType of an OCPP 2.0.1 idToken.type."""
     kind = id_token.get("type")
     if kind in RFID_TYPES:
@@ -98,7 +98,7 @@ def id_token_info(answer: ev_driver_pb2.AuthorizeTokenResponse | None) -> dict[s
     return info
 
 
-class ChargePoint201(ChargePoint):  # type: ignore[misc]
+class ChargePoint201(ChargePoint):
     def __init__(self, charge_point_id: str, connection: Any, bridge: Bridge) -> None:
         super().__init__(charge_point_id, connection)
         self.bridge = bridge
@@ -274,8 +274,6 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
         if id_token is not None and transaction_id not in self.with_token:
             # Authorised after the start (cable first): by the driver at the station, by our
             # RequestStartTransaction (remoteStartId) or for a reservation (reservationId).
-            # UpdateTransactionRequest has no start_command_id nor reservation_id: the
-            # command's or reservation's token is all the sidecar gets.
             remote = (bridge.remote_starts.get((self.id, remote_start_id))
                       if remote_start_id is not None else None)
             reservation, reserved = bridge.reservation_for(reservation_id,
@@ -283,6 +281,10 @@ class ChargePoint201(ChargePoint):  # type: ignore[misc]
             token, answer_info = await self._token(id_token, place, remote or reserved)
             if token is not None:
                 request.token.CopyFrom(token)
+                if remote is not None:
+                    request.start_command_id = remote.command_id
+                if reservation is not None:
+                    request.reservation_id = reservation
                 changed = True
         state = info.get("charging_state")
         if state is not None and state != self.charging_states.get(transaction_id):

@@ -49,7 +49,7 @@ async def _session201(args: argparse.Namespace) -> bool:
         _say("authorize", status=status)
         if status != "Accepted":
             return False
-        transaction_id = await cp.plug_in(1, 1, id_tag=args.id_tag)
+        transaction_id = await cp.plug_in(1, 1, uid=args.id_tag)
         _say("start_transaction", transaction_id=transaction_id)
         await cp.charge(1, kwh=args.kwh, kw=args.kw)
         _say("charged", kwh=args.kwh, kw=args.kw)

@@ -43,7 +43,7 @@ class Transaction201:
     seq_no: int = 0
 
 
-class ChargePoint201Sim(ChargePoint):  # type: ignore[misc]
+class ChargePoint201Sim(ChargePoint):
     def __init__(self, charge_point_id: str, connection: Any,
                  evses: dict[int, int] | None = None) -> None:
         super().__init__(charge_point_id, connection, response_timeout=30)

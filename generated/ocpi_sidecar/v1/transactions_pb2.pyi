@@ -470,7 +470,7 @@ class StartTransactionResponse(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class UpdateTransactionRequest(_message.Message):
-    __slots__ = ("idempotency_key", "transaction_id", "timestamp", "token", "charging_state", "connector_id", "meter_values", "ocpp_event", "start_command_id")
+    __slots__ = ("idempotency_key", "transaction_id", "timestamp", "token", "charging_state", "connector_id", "meter_values", "ocpp_event", "start_command_id", "reservation_id")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -480,6 +480,7 @@ class UpdateTransactionRequest(_message.Message):
     METER_VALUES_FIELD_NUMBER: _ClassVar[int]
     OCPP_EVENT_FIELD_NUMBER: _ClassVar[int]
     START_COMMAND_ID_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     transaction_id: str
     timestamp: _timestamp_pb2.Timestamp
@@ -489,11 +490,14 @@ class UpdateTransactionRequest(_message.Message):
     meter_values: _containers.RepeatedCompositeFieldContainer[MeterValue]
     ocpp_event: OcppEventInfo
     start_command_id: str
-    def __init__(self, idempotency_key: _Optional[str] = ..., transaction_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token: _Optional[_Union[TransactionToken, _Mapping]] = ..., charging_state: _Optional[_Union[ChargingState, str]] = ..., connector_id: _Optional[str] = ..., meter_values: _Optional[_Iterable[_Union[MeterValue, _Mapping]]] = ..., ocpp_event: _Optional[_Union[OcppEventInfo, _Mapping]] = ..., start_command_id: _Optional[str] = ...) -> None: ...
+    reservation_id: int
+    def __init__(self, idempotency_key: _Optional[str] = ..., transaction_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token: _Optional[_Union[TransactionToken, _Mapping]] = ..., charging_state: _Optional[_Union[ChargingState, str]] = ..., connector_id: _Optional[str] = ..., meter_values: _Optional[_Iterable[_Union[MeterValue, _Mapping]]] = ..., ocpp_event: _Optional[_Union[OcppEventInfo, _Mapping]] = ..., start_command_id: _Optional[str] = ..., reservation_id: _Optional[int] = ...) -> None: ...
 
 class UpdateTransactionResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class EndTransactionRequest(_message.Message):
     __slots__ = ("idempotency_key", "transaction_id", "ended_at", "meter_stop_wh", "stop_reason", "meter_values", "signed_data", "invalid", "ocpp_event")
