@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from simulators.ocpp16 import ChargePoint16Sim
@@ -295,3 +296,19 @@ async def test_a_repeated_start_transaction_gets_the_same_transaction(csms: Csms
     await session_status(csms, str(first), "COMPLETED")
     assert {r.path for r in csms.requests("PUT", "sessions")} == {
         f"/ocpi/2.2.1/sessions/NL/CPA/{first}"}
+
+
+async def test_an_unused_reservation_is_reported_expired_at_its_expiry_date(
+        csms: Csms) -> None:
+    """OCPP 1.6 has no message for an expired reservation: the bridge reports EXPIRED at
+    the expiry date it sent, and the eMSP's Session completes."""
+    expiry = (datetime.now(UTC) + timedelta(seconds=5)).replace(microsecond=0)
+    async with ChargePoint16Sim.connected(csms.url, "CP16", connectors=2):
+        body = {**_reservation("CP16-1", "expiring"),
+                "expiry_date": expiry.isoformat().replace("+00:00", "Z")}
+        assert (await csms.command("RESERVE_NOW", body, "reserve"))["result"] == "ACCEPTED"
+        assert (await csms.command_result("RESERVE_NOW", "reserve"))["result"] == "ACCEPTED"
+        reservation = await _reserved_session(csms)
+        session = await session_status(csms, str(reservation["id"]), "COMPLETED")
+    assert session["end_date_time"].startswith(expiry.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert not csms.bridge.reservations

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -85,12 +86,42 @@ class Bridge:
     started: dict[str, transactions_pb2.StartTransactionRequest] = field(default_factory=dict)
     # OCPP 1.6 transactionId and 2.0.1 remoteStartId values: integers unique across restarts
     # of this process (seeded from the clock).
+    _timers: set[asyncio.Task[None]] = field(default_factory=set)
     _ocpp_ids: itertools.count[int] = field(
         default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000))
 
     @property
     def registry(self) -> Registry:
         return self.site.registry
+
+    def hold_reservation(self, number: int, pending: Pending, *, expire: bool) -> None:
+        """A reservation the charge point accepted. `expire`: the charge point will not say
+        when it ran out (OCPP 1.6 has no such message), so the bridge reports EXPIRED at its
+        expiry date unless a transaction, a cancellation or a newer version came first."""
+        self.reservations[number] = pending
+        if expire and pending.expiry_date is not None:
+            timer = asyncio.create_task(self._expire(number, pending))
+            self._timers.add(timer)
+            timer.add_done_callback(self._timers.discard)
+
+    async def _expire(self, number: int, pending: Pending) -> None:
+        expiry = pending.expiry_date.ToDatetime(tzinfo=UTC)
+        await asyncio.sleep(max(0.0, (expiry - datetime.now(UTC)).total_seconds()))
+        if self.reservations.get(number) is not pending:
+            return  # used, cancelled, or replaced by the eMSP's update
+        await self.sidecar.call(self.sidecar.ev_driver.ReportReservationStatus,
+                                ev_driver_pb2.ReportReservationStatusRequest(
+                                    idempotency_key=key(number, "expired",
+                                                        pending.expiry_date.seconds),
+                                    ocpp_reservation_id=number,
+                                    status=ev_driver_pb2.RESERVATION_STATUS_EXPIRED,
+                                    timestamp=pending.expiry_date))
+        if self.reservations.get(number) is pending:
+            del self.reservations[number]
+
+    def stop_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
 
     def next_ocpp_id(self) -> int:
         return next(self._ocpp_ids)
@@ -292,6 +323,7 @@ async def run(site: Site, host: str, port: int,
                 ready(bound, bridge)
             await asyncio.Future()
     finally:
+        bridge.stop_timers()
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)

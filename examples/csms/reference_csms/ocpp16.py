@@ -251,9 +251,10 @@ class ChargePoint16(ChargePoint):
                     parent_id_tag=parent if parent and len(parent) <= PARENT_ID_TAG_MAX
                     else None))
                 if answer.status == "Accepted":
-                    self.bridge.reservations[reserve.ocpp_reservation_id] = Pending(
+                    self.bridge.hold_reservation(reserve.ocpp_reservation_id, Pending(
                         command.command_id, reserve.token, reserve.authorization_reference,
-                        self.place(connector) if connector else None)
+                        self.place(connector) if connector else None, reserve.expiry_date),
+                        expire=True)
                 return CommandOutcome(command_result(answer.status, {
                     "Accepted": "ACCEPTED", "Occupied": "EVSE_OCCUPIED",
                     "Faulted": "EVSE_INOPERATIVE", "Unavailable": "EVSE_INOPERATIVE"}))

@@ -405,9 +405,10 @@ class ChargePoint201(ChargePoint):
                     id_token=ocpp_id_token(reserve.token), evse_id=evse_id,
                     group_id_token=group_id_token(reserve.token.group_id)))
                 if answer.status == "Accepted":
-                    self.bridge.reservations[reserve.ocpp_reservation_id] = Pending(
+                    # The station reports the expiry itself (ReservationStatusUpdate).
+                    self.bridge.hold_reservation(reserve.ocpp_reservation_id, Pending(
                         command.command_id, reserve.token, reserve.authorization_reference,
-                        self._target_place(target), reserve.expiry_date)
+                        self._target_place(target), reserve.expiry_date), expire=False)
                 return CommandOutcome(command_result(answer.status, {
                     "Accepted": "ACCEPTED", "Occupied": "EVSE_OCCUPIED",
                     "Faulted": "EVSE_INOPERATIVE", "Unavailable": "EVSE_INOPERATIVE"}))
