@@ -444,3 +444,25 @@ async def test_the_reserving_driver_with_the_cable_first_continues_the_reservati
         await eventually(lambda: (session(csms, reservation["id"]) or {}).get("status")
                          == "ACTIVE", within=30)
         assert session(csms, transaction_id) is None
+
+
+async def test_a_station_counting_its_transactions_gets_ids_unique_in_the_sidecar(
+        csms: Csms) -> None:
+    """2.0.1 transactionIds are unique per station only: one that is not a UUID is sent as
+    `<charge point id>-<transactionId>`, and commands reach the station with its own id."""
+    await known_token(csms)
+    async with ChargePoint201Sim.connected(csms.url, CP) as cp:
+        await connected_evse(csms, cp)
+        assert await cp.swipe(TOKEN_UID) == "Accepted"
+        assert await cp.plug_in(1, 1, uid=TOKEN_UID, transaction_id="7") == "7"
+        await eventually(lambda: (session(csms, f"{CP}-7") or {}).get("status") == "ACTIVE",
+                         within=30)
+        await cp.charge(1, kwh=1, kw=11)
+        reply = await csms.command("STOP_SESSION", {"session_id": f"{CP}-7"}, "stop")
+        assert reply["result"] == "ACCEPTED"
+        assert (await csms.command_result("STOP_SESSION", "stop"))["result"] == "ACCEPTED"
+        assert [r for r in cp.received if r[0] == "RequestStopTransaction"] == [
+            ("RequestStopTransaction", {"transaction_id": "7"})]
+        await eventually(lambda: (session(csms, f"{CP}-7") or {}).get("status")
+                         == "COMPLETED", within=30)
+    assert session(csms, "7") is None

@@ -13,8 +13,10 @@ reservations), and the AuthorizeToken answers of idTags the charge point asked a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,6 +89,7 @@ class Bridge:
     # OCPP 1.6 transactionId and 2.0.1 remoteStartId values: integers unique across restarts
     # of this process (seeded from the clock).
     _timers: set[asyncio.Task[None]] = field(default_factory=set)
+    _station_ids: dict[str, str] = field(default_factory=dict)
     _ocpp_ids: itertools.count[int] = field(
         default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000))
 
@@ -122,6 +125,28 @@ class Bridge:
     def stop_timers(self) -> None:
         for timer in self._timers:
             timer.cancel()
+
+    def core_transaction_id(self, charge_point_id: str, station_id: str) -> str:
+        """The contract's transaction_id of an OCPP 2.0.1 transactionId, which is unique per
+        station only: a UUID as it is, else `<charge point id>-<transactionId>`, or a digest
+        of that when longer than 36 characters."""
+        try:
+            uuid.UUID(station_id)
+        except ValueError:
+            core = f"{charge_point_id}-{station_id}"
+            if len(core) > 36:
+                core = hashlib.sha256(core.encode()).hexdigest()[:32]
+        else:
+            core = station_id
+        self._station_ids[core] = station_id
+        return core
+
+    def station_transaction_id(self, charge_point_id: str, core_id: str) -> str:
+        """The station's own transactionId of a contract transaction_id (the inverse)."""
+        if core_id in self._station_ids:
+            return self._station_ids[core_id]
+        prefix = f"{charge_point_id}-"
+        return core_id.removeprefix(prefix)
 
     def next_ocpp_id(self) -> int:
         return next(self._ocpp_ids)

@@ -162,7 +162,8 @@ class ChargePoint201(ChargePoint):
                                    evse: dict[str, Any] | None = None,
                                    id_token: dict[str, Any] | None = None,
                                    **_: Any) -> call_result.TransactionEvent:
-        transaction_id = str(transaction_info["transaction_id"])
+        transaction_id = self.bridge.core_transaction_id(
+            self.id, str(transaction_info["transaction_id"]))
         event = transactions_pb2.OcppEventInfo(
             trigger_reason=enum_value(transactions_pb2.TriggerReason, "TRIGGER_REASON",
                                       trigger_reason),
@@ -392,11 +393,14 @@ class ChargePoint201(ChargePoint):
                     group_id_token=group_id_token(start.token.group_id)))
                 if answer.status != "Accepted":
                     self.bridge.remote_starts.pop((self.id, remote_start_id), None)
+                started = (self.bridge.core_transaction_id(self.id, answer.transaction_id)
+                           if answer.transaction_id else "")
                 return CommandOutcome(command_result(answer.status, {"Accepted": "ACCEPTED"}),
-                                      transaction_id=answer.transaction_id or "")
+                                      transaction_id=started)
             if kind == "stop_session":
                 answer = await self.send(call.RequestStopTransaction(
-                    transaction_id=command.stop_session.transaction_id))
+                    transaction_id=self.bridge.station_transaction_id(
+                        self.id, command.stop_session.transaction_id)))
                 return CommandOutcome(command_result(answer.status, {"Accepted": "ACCEPTED"}))
             if kind == "reserve_now":
                 reserve = command.reserve_now
@@ -452,7 +456,8 @@ class ChargePoint201(ChargePoint):
                         ChargingProfileKindEnumType.absolute
                         if profile.HasField("start_date_time")
                         else ChargingProfileKindEnumType.relative),
-                    "transaction_id": request.transaction_id,
+                    "transaction_id": self.bridge.station_transaction_id(
+                        self.id, request.transaction_id),
                     "charging_schedule": [{"id": number, **ocpp_schedule(profile)}]}))
                 return ProfileOutcome(profile_result(answer.status))
             if kind == "get_active":
