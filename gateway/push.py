@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 import msgspec
@@ -49,6 +49,10 @@ _DOCUMENTS: dict[str, Table] = {
     ModuleID.COMMANDS: tables.commands,
     outbox.ACTIVE_PROFILES: _ACTIVE_PROFILES,  # type: ignore[dict-item]
 }
+
+
+# "When the next entry is due" not known from the last cycle.
+_UNKNOWN = object()
 
 
 class _EvseStatus(msgspec.Struct):
@@ -228,6 +232,8 @@ class PushWorker:
         self._pruned = time.monotonic()
         # Bodies read at claim time, until their lane sends them: (entry id, generation).
         self.documents: dict[tuple[int, int], bytes | None] = {}
+        # When the next entry is due, as the last cycle that found nothing to do read it.
+        self._due: object = _UNKNOWN
 
     def wake(self) -> None:
         """New outbox entries were committed (or capacity freed): claim now."""
@@ -355,6 +361,11 @@ class PushWorker:
                     await outbox.defer(connection, entry, now() + timedelta(seconds=seconds))
                 claimed = await outbox.claim(connection, capacity, self.lease, _DOCUMENTS,
                                              self.id)
+                # Nothing to do now: when the next entry is due, in the same transaction
+                # (not one read more before the worker waits).
+                self._due = (await outbox.next_due(connection, list(self.lanes))
+                             if claim and not claimed and not outcomes and not released
+                             and not deferred else _UNKNOWN)
         except Exception:
             # Nothing was written: keep what the lanes reported for the next cycle.
             self.recorder.outcomes[:0] = outcomes
@@ -392,9 +403,11 @@ class PushWorker:
         return due
 
     async def _idle_seconds(self) -> float:
-        async with self.database.read() as connection:
-            due = await outbox.next_due(connection, list(self.lanes))
-        if due is None:
+        due, self._due = self._due, _UNKNOWN
+        if due is _UNKNOWN:
+            async with self.database.read() as connection:
+                due = await outbox.next_due(connection, list(self.lanes))
+        if not isinstance(due, datetime):
             return self.poll
         return min(self.poll, max((utc(due) - now()).total_seconds(), 0.01))
 
