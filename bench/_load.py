@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
@@ -23,11 +25,18 @@ class Result:
         return self.requests / self.seconds
 
 
+# `distinct` requests differ in a date_to far in the future: the same page, never cached.
+_FAR = datetime(2099, 1, 1, tzinfo=UTC)
+
+
 async def load(url: str, headers: dict[str, str], *, seconds: float = 3.0,
-               concurrency: int = 16) -> Result:
-    """GET `url` from `concurrency` loops for `seconds`; count answers and their latencies."""
+               concurrency: int = 16, distinct: bool = False) -> Result:
+    """GET `url` from `concurrency` loops for `seconds`; count answers and their latencies.
+    `distinct`: every request asks a query no request asked before (a read cache misses)."""
     latencies: list[float] = []
     errors = 0
+    sent = itertools.count()
+    joiner = "&" if "?" in url else "?"
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
@@ -35,8 +44,12 @@ async def load(url: str, headers: dict[str, str], *, seconds: float = 3.0,
         async def worker() -> None:
             nonlocal errors
             while time.perf_counter() < deadline:
+                target = url
+                if distinct:
+                    moment = _FAR + timedelta(seconds=next(sent))
+                    target = f"{url}{joiner}date_to={moment:%Y-%m-%dT%H:%M:%SZ}"
                 started = time.perf_counter()
-                async with session.get(url) as response:
+                async with session.get(target) as response:
                     await response.read()
                     if response.status != 200:
                         errors += 1

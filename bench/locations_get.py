@@ -19,7 +19,7 @@ import msgspec
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench._load import load
+from bench._load import Result, load
 from gateway.app import create_apps
 from gateway.client import OCPIClient, outbound_http
 from sidecar.ocpi import codec
@@ -100,12 +100,16 @@ def auth() -> dict[str, str]:
     return {"Authorization": "Token " + base64.b64encode(TOKEN.encode()).decode()}
 
 
-def run_case(size: int, seconds: float, port: int) -> None:
+def run_case(size: int, seconds: float, port: int, limits: tuple[int, ...] = (10, 50)
+             ) -> list[tuple[int, str, Result]]:
+    """Each case's (stored, name, result), printed as it is measured. Cached cases repeat
+    one URL (the read cache answers); uncached ones ask a new query every time."""
+    found: list[tuple[int, str, Result]] = []
     folder = tempfile.mkdtemp(prefix="bench-locations-")
     url = f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}"
     asyncio.run(fill(url, size))
     base = f"http://127.0.0.1:{port}/ocpi/cpo/2.2.1/locations"
-    for limit in (10, 50):
+    for limit in limits:
         probe = multiprocessing.get_context("spawn")
         ready = probe.Event()
         # The bare route must return the very bytes of a real page: fetch one first.
@@ -120,19 +124,24 @@ def run_case(size: int, seconds: float, port: int) -> None:
         server.start()
         ready.wait(30)
         asyncio.run(first_body(f"{base}?limit={limit}"))
-        cases = [("bare endpoint, same bytes", f"http://127.0.0.1:{port}/bare"),
-                 (f"GET locations limit={limit} offset=0", f"{base}?limit={limit}")]
+        cases = [("bare endpoint, same bytes", f"http://127.0.0.1:{port}/bare", False),
+                 (f"limit={limit} offset=0", f"{base}?limit={limit}", False),
+                 (f"limit={limit} offset=0 uncached", f"{base}?limit={limit}", True)]
         if size > 1000:
             deep = size - 1000
-            cases.append((f"GET locations limit={limit} offset={deep}",
-                          f"{base}?limit={limit}&offset={deep}"))
-        for name, target in cases:
-            result = asyncio.run(load(target, auth(), seconds=seconds))
+            cases += [(f"limit={limit} offset={deep}", f"{base}?limit={limit}&offset={deep}",
+                       False),
+                      (f"limit={limit} offset={deep} uncached",
+                       f"{base}?limit={limit}&offset={deep}", True)]
+        for name, target, distinct in cases:
+            result = asyncio.run(load(target, auth(), seconds=seconds, distinct=distinct))
+            found.append((size, name, result))
             print(f"{size:>7} stored | {name:<40} | {result.rate:8.0f} req/s | "
                   f"p50 {result.p50_ms:6.2f} ms | p99 {result.p99_ms:6.2f} ms | "
                   f"errors {result.errors}", flush=True)
         server.terminate()
         server.join()
+    return found
 
 
 def main() -> None:

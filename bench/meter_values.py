@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import tempfile
@@ -214,7 +215,8 @@ def line(name: str, seconds: float, count: int, extra: str = "") -> float:
     return rate
 
 
-async def main(options: dict[str, Any]) -> None:
+async def main(options: dict[str, Any]) -> dict[str, float]:
+    """Prints each phase; returns the rates (events/s) and the WAL's largest size (MB)."""
     folder = tempfile.mkdtemp(prefix="bench-meter-")
     url = options["database"] or f"sqlite+aiosqlite:///{Path(folder) / 'sidecar.db'}"
     database = Database(url)
@@ -237,25 +239,48 @@ async def main(options: dict[str, Any]) -> None:
               f"{STREAM_CLOSE_EVERY} events, {options['streams']} at a time; "
               f"{options['clients']} client process(es); {os.cpu_count()} CPUs")
         print("StreamMeterValues")
+        rates: dict[str, float] = {}
+        _WAL_SEEN[0] = 0
+        wal = asyncio.create_task(_largest_wal(database, stop))
         seconds, count, _ = await run_client("stream", bare_port, "bare-s", options)
-        bare_rate = line("bare grpc.aio (counts only)", seconds, count)
+        rates["stream_bare"] = line("bare grpc.aio (counts only)", seconds, count)
         seconds, count, rejected = await run_client("stream", our_port, "ours-s", options)
-        rate = line("sidecar (committed)", seconds, count,
-                    f"({rate_share(seconds, count, bare_rate)} of bare; rejected {rejected})")
+        rates["stream"] = line("sidecar (committed)", seconds, count,
+                               f"({rate_share(seconds, count, rates['stream_bare'])} of bare;"
+                               f" rejected {rejected})")
         print(f"ReportMeterValues, 1 event per call, {options['concurrency']} callers")
         seconds, count, _ = await run_client("unary", bare_port, "bare-u", options)
-        bare_rate = line("bare grpc.aio (counts only)", seconds, count)
+        rates["unary_bare"] = line("bare grpc.aio (counts only)", seconds, count)
         seconds, count, failed = await run_client("unary", our_port, "ours-u", options)
-        rate = line("sidecar (committed)", seconds, count,
-                    f"({rate_share(seconds, count, bare_rate)} of bare; failed {failed})")
-        del rate
+        rates["unary"] = line("sidecar (committed)", seconds, count,
+                              f"({rate_share(seconds, count, rates['unary_bare'])} of bare;"
+                              f" failed {failed})")
         print(f"meter values stored: {await stored_rows(database)}")
+        wal.cancel()
+        rates["wal_mb"] = _WAL_SEEN[0] / 1e6
+        print(f"largest WAL seen: {rates['wal_mb']:.1f} MB")
+        return rates
     finally:
         stop.set()
         await checkpoints
         await ours.stop(grace=None)
         await bare.stop(grace=None)
         await database.dispose()
+
+
+_WAL_SEEN = [0]
+
+
+async def _largest_wal(database: Database, stop: asyncio.Event) -> None:
+    """The largest size of the SQLite WAL file, sampled every 50 ms (0 on PostgreSQL)."""
+    if not database.is_sqlite:
+        return
+    path = database.url.split("///", 1)[1] + "-wal"
+    while not stop.is_set():
+        # A stat is microseconds; not worth a thread in a benchmark's sampler.
+        with contextlib.suppress(FileNotFoundError):
+            _WAL_SEEN[0] = max(_WAL_SEEN[0], os.stat(path).st_size)
+        await asyncio.sleep(0.05)
 
 
 def rate_share(seconds: float, count: int, bare_rate: float) -> str:

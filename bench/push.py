@@ -222,28 +222,36 @@ def main() -> None:
                           max(arguments.objects // count, 200) if count > 1
                           else arguments.objects)
         return
-    context = multiprocessing.get_context("spawn")
     for count in arguments.emsps:
         objects = max(arguments.objects // count, 200) if count > 1 else arguments.objects
         for name, make_client in transports().items():
-            ports = free_ports(count)
-            ours, theirs = context.Pipe()
-            server = context.Process(target=_emsp.run, args=(ports, theirs), daemon=True)
-            server.start()
-            assert ours.recv() == "ready"
-            folder = tempfile.mkdtemp(prefix="bench-push-")
-            database = asyncio.run(prepare(f"sqlite+aiosqlite:///{folder}/b.db", ports, objects))
-            elapsed = run(drain(database, make_client))
-            ceiling = run(client_ceiling(ports, make_client))
-            asyncio.run(database.dispose())
-            ours.send("stop")
-            received = len(ours.recv())
-            server.join()
-            total = objects * count
-            print(f"{count:>2} eMSP(s) | {name:<26} | {total:>6} pushes in {elapsed:6.2f} s | "
-                  f"{total / elapsed:7.0f} pushes/s | same client, no outbox: "
-                  f"{ceiling:5.0f} PUT/s | received {received - 4000}", flush=True)
+            measure(count, objects, name, make_client)
 
+
+def measure(count: int, objects: int, name: str = "aiohttp (outbound_http)",
+            make_client: Callable[[], Any] | None = None) -> tuple[float, float]:
+    """(pushes/s from the outbox, PUT/s of the same client alone) to `count` eMSPs, each
+    getting `objects` locations; printed as one line."""
+    make_client = make_client or transports()[name]
+    context = multiprocessing.get_context("spawn")
+    ports = free_ports(count)
+    ours, theirs = context.Pipe()
+    server = context.Process(target=_emsp.run, args=(ports, theirs), daemon=True)
+    server.start()
+    assert ours.recv() == "ready"
+    folder = tempfile.mkdtemp(prefix="bench-push-")
+    database = asyncio.run(prepare(f"sqlite+aiosqlite:///{folder}/b.db", ports, objects))
+    elapsed = run(drain(database, make_client))
+    ceiling = run(client_ceiling(ports, make_client))
+    asyncio.run(database.dispose())
+    ours.send("stop")
+    received = len(ours.recv())
+    server.join()
+    total = objects * count
+    print(f"{count:>2} eMSP(s) | {name:<26} | {total:>6} pushes in {elapsed:6.2f} s | "
+          f"{total / elapsed:7.0f} pushes/s | same client, no outbox: "
+          f"{ceiling:5.0f} PUT/s | received {received - 4000}", flush=True)
+    return total / elapsed, ceiling
 
 if __name__ == "__main__":
     main()

@@ -148,6 +148,11 @@ class Bridge:
         prefix = f"{charge_point_id}-"
         return core_id.removeprefix(prefix)
 
+    def places_of(self, charge_point_id: str) -> list[Place]:
+        """Every EVSE the charge point serves (connector not named)."""
+        return [Place(location_id, evse_uid, "")
+                for location_id, evse_uid in self.registry.evses_of(charge_point_id)]
+
     def next_ocpp_id(self) -> int:
         return next(self._ocpp_ids)
 
@@ -187,10 +192,9 @@ class Bridge:
     async def offline(self, charge_point_id: str, connection_id: str) -> None:
         """The charge point's websocket closed: each of its EVSEs is UNKNOWN until its next
         StatusNotification."""
-        for location_id, evse_uid in self.registry.evses_of(charge_point_id):
+        for place in self.places_of(charge_point_id):
             await self.evse_status(
-                key(charge_point_id, "offline", connection_id, evse_uid),
-                Place(location_id, evse_uid, ""), None,
+                key(charge_point_id, "offline", connection_id, place.evse_uid), place, None,
                 ocpi_status=locations_pb2.EVSE_STATUS_UNKNOWN)
 
     async def authorize(self, charge_point_id: str, uid: str,

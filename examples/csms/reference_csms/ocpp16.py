@@ -79,7 +79,7 @@ class ChargePoint16(ChargePoint):
 
     @property
     def places(self) -> list[Place]:
-        return [Place(loc, evse, "") for loc, evse in self.bridge.registry.evses_of(self.id)]
+        return self.bridge.places_of(self.id)
 
     # --- charge point → CSMS -----------------------------------------------------------
 

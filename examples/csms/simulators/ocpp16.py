@@ -18,17 +18,16 @@ Its clock starts at the real time and moves on with each `charge`, so energy and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import websockets
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
+
+from simulators.link import Simulated
 
 
 @dataclass
@@ -38,7 +37,9 @@ class Transaction16:
     meter_start_wh: int
 
 
-class ChargePoint16Sim(ChargePoint):
+class ChargePoint16Sim(Simulated, ChargePoint):
+    SUBPROTOCOL = "ocpp1.6"
+
     def __init__(self, charge_point_id: str, connection: Any, connectors: int = 1) -> None:
         super().__init__(charge_point_id, connection, response_timeout=30)
         self.connectors = connectors
@@ -51,43 +52,12 @@ class ChargePoint16Sim(ChargePoint):
         self.sent: dict[str, Any] = {}
         self.clock = datetime.now(UTC)
         self.started = asyncio.Event()
-        self._runner: asyncio.Task[None] | None = None
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def connected(cls, url: str, charge_point_id: str, connectors: int = 1,
-                        boot: bool = True) -> AsyncIterator[ChargePoint16Sim]:
-        """Connected, booted and every connector reported Available; closed on exit."""
-        connection = await websockets.connect(f"{url.rstrip('/')}/{charge_point_id}",
-                                              subprotocols=["ocpp1.6"])  # type: ignore[list-item]
-        charge_point = cls(charge_point_id, connection, connectors)
-        charge_point._runner = asyncio.create_task(charge_point._run())
-        try:
-            if boot:
-                await charge_point.boot()
-            yield charge_point
-        finally:
-            await charge_point.go_offline()
-
-    async def _run(self) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            await self.start()
-
-    def now(self) -> str:
-        self.clock = max(self.clock, datetime.now(UTC))
-        return self.clock.isoformat().replace("+00:00", "Z")
 
     async def boot(self) -> None:
         await self.call(call.BootNotification(charge_point_model="Sim16",
                                               charge_point_vendor="ocpi-sidecar"))
         for connector in range(1, self.connectors + 1):
             await self.status(connector, "Available")
-
-    async def go_offline(self) -> None:
-        """Close the websocket, as a charge point losing its network does."""
-        await self._connection.close()
-        if self._runner is not None:
-            await asyncio.gather(self._runner, return_exceptions=True)
 
     # --- the driver's actions -------------------------------------------------------------
 

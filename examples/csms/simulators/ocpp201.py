@@ -19,18 +19,16 @@ Transaction ids are UUIDs. Its clock starts at the real time and moves on with e
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import websockets
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
+
+from simulators.link import Simulated
 
 
 @dataclass
@@ -43,7 +41,9 @@ class Transaction201:
     seq_no: int = 0
 
 
-class ChargePoint201Sim(ChargePoint):
+class ChargePoint201Sim(Simulated, ChargePoint):
+    SUBPROTOCOL = "ocpp2.0.1"
+
     def __init__(self, charge_point_id: str, connection: Any,
                  evses: dict[int, int] | None = None) -> None:
         super().__init__(charge_point_id, connection, response_timeout=30)
@@ -58,32 +58,6 @@ class ChargePoint201Sim(ChargePoint):
         self.sent_events: list[call.TransactionEvent] = []  # every TransactionEvent sent
         self.clock = datetime.now(UTC)
         self._remote: dict[int, str] = {}  # remoteStartId → the transactionId it will get
-        self._runner: asyncio.Task[None] | None = None
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def connected(cls, url: str, charge_point_id: str,
-                        evses: dict[int, int] | None = None,
-                        boot: bool = True) -> AsyncIterator[ChargePoint201Sim]:
-        """Connected, booted and every connector reported Available; closed on exit."""
-        connection = await websockets.connect(f"{url.rstrip('/')}/{charge_point_id}",
-                                              subprotocols=["ocpp2.0.1"])  # type: ignore[list-item]
-        charge_point = cls(charge_point_id, connection, evses)
-        charge_point._runner = asyncio.create_task(charge_point._run())
-        try:
-            if boot:
-                await charge_point.boot()
-            yield charge_point
-        finally:
-            await charge_point.go_offline()
-
-    async def _run(self) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            await self.start()
-
-    def now(self) -> str:
-        self.clock = max(self.clock, datetime.now(UTC))
-        return self.clock.isoformat().replace("+00:00", "Z")
 
     async def boot(self) -> None:
         await self.call(call.BootNotification(
@@ -92,12 +66,6 @@ class ChargePoint201Sim(ChargePoint):
         for evse, connectors in self.evses.items():
             for connector in range(1, connectors + 1):
                 await self.status(evse, connector, "Available")
-
-    async def go_offline(self) -> None:
-        """Close the websocket, as a station losing its network does."""
-        await self._connection.close()
-        if self._runner is not None:
-            await asyncio.gather(self._runner, return_exceptions=True)
 
     # --- the driver's actions -------------------------------------------------------------
 
