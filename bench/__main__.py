@@ -84,11 +84,14 @@ def main() -> None:
     cached = pages[(100_000, "limit=10 offset=0")].rate
     uncached = pages[(100_000, "limit=10 offset=0 uncached")].rate
     deep = pages[(100_000, "limit=10 offset=99000 uncached")].rate
+    swept = pages[(100_000, "limit=10 sweep from offset 0")].rate
     rows += [
         Row("page of 10 at 100k, cached", cached / bare, "%", ">= 80% of bare",
             cached >= 0.8 * bare, f"bare {bare:,.0f} req/s, ours {cached:,.0f}"),
-        Row("page of 10 at 100k, uncached", uncached / bare, "%", ">= 50% of bare",
-            uncached >= 0.5 * bare, f"ours {uncached:,.0f} req/s"),
+        Row("page of 10 at 100k, uncached (a new filter each time)", uncached / bare, "%",
+            ">= 50% of bare", uncached >= 0.5 * bare, f"ours {uncached:,.0f} req/s"),
+        Row("pages of 10 at 100k, a first sweep (each page new)", swept / bare, "%",
+            ">= 50% of bare", swept >= 0.5 * bare, f"ours {swept:,.0f} req/s"),
         Row("deep page (offset 99,000), uncached", deep / uncached, "%",
             "within 1.2x of page 1", deep * 1.2 >= uncached, f"ours {deep:,.0f} req/s"),
     ]

@@ -30,9 +30,11 @@ _FAR = datetime(2099, 1, 1, tzinfo=UTC)
 
 
 async def load(url: str, headers: dict[str, str], *, seconds: float = 3.0,
-               concurrency: int = 16, distinct: bool = False) -> Result:
+               concurrency: int = 16, distinct: bool = False, sweep: int = 0) -> Result:
     """GET `url` from `concurrency` loops for `seconds`; count answers and their latencies.
-    `distinct`: every request asks a query no request asked before (a read cache misses)."""
+    `distinct`: every request asks a query no request asked before (a read cache misses),
+    by a date_to of its own; `sweep`: every request asks the next page (offset + `sweep`),
+    as a partner's first pass through a table does."""
     latencies: list[float] = []
     errors = 0
     sent = itertools.count()
@@ -48,6 +50,8 @@ async def load(url: str, headers: dict[str, str], *, seconds: float = 3.0,
                 if distinct:
                     moment = _FAR + timedelta(seconds=next(sent))
                     target = f"{url}{joiner}date_to={moment:%Y-%m-%dT%H:%M:%SZ}"
+                elif sweep:
+                    target = f"{url}{joiner}offset={next(sent) * sweep}"
                 started = time.perf_counter()
                 async with session.get(target) as response:
                     await response.read()

@@ -124,17 +124,19 @@ def run_case(size: int, seconds: float, port: int, limits: tuple[int, ...] = (10
         server.start()
         ready.wait(30)
         asyncio.run(first_body(f"{base}?limit={limit}"))
-        cases = [("bare endpoint, same bytes", f"http://127.0.0.1:{port}/bare", False),
-                 (f"limit={limit} offset=0", f"{base}?limit={limit}", False),
-                 (f"limit={limit} offset=0 uncached", f"{base}?limit={limit}", True)]
+        cases = [("bare endpoint, same bytes", f"http://127.0.0.1:{port}/bare", False, 0),
+                 (f"limit={limit} offset=0", f"{base}?limit={limit}", False, 0),
+                 (f"limit={limit} offset=0 uncached", f"{base}?limit={limit}", True, 0),
+                 (f"limit={limit} sweep from offset 0", f"{base}?limit={limit}", False, limit)]
         if size > 1000:
             deep = size - 1000
             cases += [(f"limit={limit} offset={deep}", f"{base}?limit={limit}&offset={deep}",
-                       False),
+                       False, 0),
                       (f"limit={limit} offset={deep} uncached",
-                       f"{base}?limit={limit}&offset={deep}", True)]
-        for name, target, distinct in cases:
-            result = asyncio.run(load(target, auth(), seconds=seconds, distinct=distinct))
+                       f"{base}?limit={limit}&offset={deep}", True, 0)]
+        for name, target, distinct, sweep in cases:
+            result = asyncio.run(load(target, auth(), seconds=seconds, distinct=distinct,
+                                      sweep=sweep))
             found.append((size, name, result))
             print(f"{size:>7} stored | {name:<40} | {result.rate:8.0f} req/s | "
                   f"p50 {result.p50_ms:6.2f} ms | p99 {result.p99_ms:6.2f} ms | "

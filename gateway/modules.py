@@ -14,7 +14,7 @@ from gateway.errors import Unauthorized
 from gateway.pagination import page_headers, page_request
 from gateway.services import Services, services_of
 from gateway.transport import ocpi_json_response, routing_parties
-from sidecar.store.documents import list_documents
+from sidecar.store.documents import count_documents, list_documents
 from sidecar.store.parties import list_parties
 from sidecar.store.partners import REGISTERED, Partner
 
@@ -79,18 +79,26 @@ async def list_response(
     settings = module.services.settings
     page = page_request(request, settings.page_limit)
 
+    cache, tables = module.services.cache, (table.name, *scope[1])
+
     async def compute() -> tuple[bytes, dict[str, str]]:
         conditions = [c for c in (where() if where else None, party_filter(table, module.party))
                       if c is not None]
+        condition = and_(*conditions) if conditions else None
         async with module.services.database.read() as connection:
-            total, documents = await list_documents(
+            # One count per filter and table generation: pages 2, 3, ... of a sweep (each
+            # uncached, another offset) do not count the whole table again.
+            total = await cache.get(
+                ("count", table.name, scope[0], module.party, page.date_from, page.date_to),
+                tables, lambda: count_documents(connection, table, date_from=page.date_from,
+                                                date_to=page.date_to, where=condition))
+            documents = await list_documents(
                 connection, table, offset=page.offset, limit=page.limit,
-                date_from=page.date_from, date_to=page.date_to,
-                where=and_(*conditions) if conditions else None)
+                date_from=page.date_from, date_to=page.date_to, where=condition)
         headers = page_headers(request, settings.base_url, page, len(documents), total,
                                settings.page_limit)
         return b"[" + b",".join(documents) + b"]", headers
 
     key = ("list", table.name, scope[0], module.party, page, request.url.query)
-    data, headers = await module.services.cache.get(key, (table.name, *scope[1]), compute)
+    data, headers = await cache.get(key, tables, compute)
     return ocpi_json_response(data, headers={**headers, **module.reply_headers})

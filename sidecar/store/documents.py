@@ -71,6 +71,31 @@ async def put_document(
     return bool(result.rowcount)
 
 
+def _conditions(table: Table, date_from: datetime | None, date_to: datetime | None,
+                where: Any) -> list[Any]:
+    conditions = [] if where is None else [where]
+    if date_from is not None:
+        conditions.append(table.c.last_updated >= date_from)
+    if date_to is not None:
+        conditions.append(table.c.last_updated < date_to)
+    return conditions
+
+
+async def count_documents(
+    connection: AsyncConnection,
+    table: Table,
+    *,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    where: Any = None,
+) -> int:
+    """How many stored objects match (X-Total-Count). It grows with the table: callers keep
+    it per table generation (gateway/modules.py) rather than counting on every page."""
+    conditions = _conditions(table, date_from, date_to, where)
+    total = await connection.scalar(select(func.count()).select_from(table).where(*conditions))
+    return int(total or 0)
+
+
 async def list_documents(
     connection: AsyncConnection,
     table: Table,
@@ -80,8 +105,8 @@ async def list_documents(
     date_from: datetime | None = None,
     date_to: datetime | None = None,
     where: Any = None,
-) -> tuple[int, list[bytes]]:
-    """A page of stored JSON in creation order, and the total matching count.
+) -> list[bytes]:
+    """A page of stored JSON in creation order.
 
     The order is the primary key, never `last_updated`: an object changed while a partner
     reads page after page would otherwise move behind the pages still to come (seen twice)
@@ -89,12 +114,7 @@ async def list_documents(
     Primary keys of the page are found on a (..., pk, last_updated) index alone, so that a
     deep offset walks index entries only; the documents are then read by primary key.
     """
-    conditions = [] if where is None else [where]
-    if date_from is not None:
-        conditions.append(table.c.last_updated >= date_from)
-    if date_to is not None:
-        conditions.append(table.c.last_updated < date_to)
-    total = await connection.scalar(select(func.count()).select_from(table).where(*conditions))
+    conditions = _conditions(table, date_from, date_to, where)
     keys = (
         select(table.c.pk).where(*conditions)
         .order_by(table.c.pk).offset(offset).limit(limit)
@@ -103,4 +123,4 @@ async def list_documents(
         select(table.c.document).where(table.c.pk.in_(keys.scalar_subquery()))
         .order_by(table.c.pk)
     )
-    return int(total or 0), [bytes(row.document) for row in rows]
+    return [bytes(row.document) for row in rows]
