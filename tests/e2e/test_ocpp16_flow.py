@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import websockets
 from simulators.ocpp16 import ChargePoint16Sim
 
 from tests.fixtures.csms import (
@@ -312,3 +313,35 @@ async def test_an_unused_reservation_is_reported_expired_at_its_expiry_date(
         session = await session_status(csms, str(reservation["id"]), "COMPLETED")
     assert session["end_date_time"].startswith(expiry.strftime("%Y-%m-%dT%H:%M:%S"))
     assert not csms.bridge.reservations
+
+
+async def test_a_connection_without_an_ocpp_subprotocol_or_of_a_stranger_is_refused(
+        csms: Csms) -> None:
+    for offered in ([], ["ocpp1.5"]):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(f"{csms.url}/CP16",
+                                     subprotocols=offered)  # type: ignore[arg-type]
+        assert refused.value.response.status_code == 400
+    assert "CP16" not in csms.bridge.links
+    # A charge point the site does not have is closed at once.
+    async with websockets.connect(f"{csms.url}/NOPE",
+                                  subprotocols=["ocpp1.6"]) as stranger:  # type: ignore[list-item]
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await stranger.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert not csms.bridge.links
+
+
+async def test_a_charge_point_that_reconnects_stays_online(csms: Csms) -> None:
+    async with ChargePoint16Sim.connected(csms.url, "CP16", connectors=2) as old:
+        await eventually(lambda: csms.evse_status("CP16-1") == "AVAILABLE", within=30)
+        async with ChargePoint16Sim.connected(csms.url, "CP16", connectors=2) as new:
+            # The bridge ends the older connection, and does not take it for going offline.
+            assert old._runner is not None
+            await asyncio.wait_for(asyncio.shield(old._runner), 30)
+            await new.plug_in(1)
+            await eventually(lambda: csms.evse_status("CP16-1") == "CHARGING", within=30)
+            unknown = [p for p in csms.requests("PATCH", "locations/NL/CPA/REF-LOC1")
+                       if p.body["status"] == "UNKNOWN"]
+            assert unknown == []
+    await eventually(lambda: csms.evse_status("CP16-1") == "UNKNOWN", within=30)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import grpc
 import websockets
 from ocpi_sidecar.v1 import (
     common_pb2,
@@ -36,6 +37,7 @@ from reference_csms.ocpp_common import CommandOutcome, ProfileOutcome, stamp
 from reference_csms.sidecar import LOG, Sidecar, key
 from reference_csms.site import OcppTarget, Place, Registry, Site
 
+# A handshake offering neither is refused (HTTP 400) before it reaches `accept`.
 SUBPROTOCOLS = ["ocpp2.0.1", "ocpp1.6"]
 EVSE_INOPERATIVE = ev_driver_pb2.COMMAND_RESULT_TYPE_EVSE_INOPERATIVE
 # The contract's answer when the charge point cannot be reached for a profile request.
@@ -48,6 +50,8 @@ class ChargePointLink(Protocol):
     id: str
 
     async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
 
     async def command(self, command: ev_driver_pb2.Command,
                       target: OcppTarget | None) -> CommandOutcome: ...
@@ -86,10 +90,12 @@ class Bridge:
     # answer was lost) is sent again as the same request, though the command or reservation
     # it used is used up by then.
     started: dict[str, transactions_pb2.StartTransactionRequest] = field(default_factory=dict)
+    # Reservations the bridge reports EXPIRED itself (OCPP 1.6), until they are due.
+    _timers: set[asyncio.Task[None]] = field(default_factory=set)
+    # OCPP 2.0.1 transactionIds by the contract's transaction_id made of them.
+    _station_ids: dict[str, str] = field(default_factory=dict)
     # OCPP 1.6 transactionId and 2.0.1 remoteStartId values: integers unique across restarts
     # of this process (seeded from the clock).
-    _timers: set[asyncio.Task[None]] = field(default_factory=set)
-    _station_ids: dict[str, str] = field(default_factory=dict)
     _ocpp_ids: itertools.count[int] = field(
         default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000))
 
@@ -112,13 +118,18 @@ class Bridge:
         await asyncio.sleep(max(0.0, (expiry - datetime.now(UTC)).total_seconds()))
         if self.reservations.get(number) is not pending:
             return  # used, cancelled, or replaced by the eMSP's update
-        await self.sidecar.call(self.sidecar.ev_driver.ReportReservationStatus,
-                                ev_driver_pb2.ReportReservationStatusRequest(
-                                    idempotency_key=key(number, "expired",
-                                                        pending.expiry_date.seconds),
-                                    ocpp_reservation_id=number,
-                                    status=ev_driver_pb2.RESERVATION_STATUS_EXPIRED,
-                                    timestamp=pending.expiry_date))
+        try:
+            await self.sidecar.call(self.sidecar.ev_driver.ReportReservationStatus,
+                                    ev_driver_pb2.ReportReservationStatusRequest(
+                                        idempotency_key=key(number, "expired",
+                                                            pending.expiry_date.seconds),
+                                        ocpp_reservation_id=number,
+                                        status=ev_driver_pb2.RESERVATION_STATUS_EXPIRED,
+                                        timestamp=pending.expiry_date))
+        except grpc.aio.AioRpcError as error:
+            # FAILED_PRECONDITION: it ended otherwise meanwhile (used, cancelled).
+            LOG.warning("reservation %d: EXPIRED not recorded: %s %s", number,
+                        error.code().name, error.details())
         if self.reservations.get(number) is pending:
             del self.reservations[number]
 
@@ -305,7 +316,11 @@ class Bridge:
             await connection.close(1008, "unknown charge point")
             return
         link = make_link(charge_point_id, connection)
+        replaced = self.links.get(charge_point_id)
         self.links[charge_point_id] = link
+        if replaced is not None:
+            # The charge point reconnected before its old connection was seen to close.
+            await replaced.close()
         connection_id = str(connection.id)
         try:
             await link.start()

@@ -125,6 +125,10 @@ class ChargePoint201(ChargePoint):
     def places(self) -> list[Place]:
         return self.bridge.places_of(self.id)
 
+    async def close(self) -> None:
+        """End the connection (a newer one of this charge point took over)."""
+        await self._connection.close()
+
     # --- charge point → CSMS -----------------------------------------------------------
 
     @on(Action.boot_notification)
