@@ -130,7 +130,7 @@ async def post_command(request: Request) -> Response:
 def expire_at(services: Services, hub: store.CommandHub, deadline: datetime) -> None:
     """At the deadline, close what the core has not answered (commands: TIMEOUT to the
     eMSP), even when no core stream is open to notice it."""
-    hub.keep(asyncio.get_running_loop().create_task(_expire(services, deadline)), timer=True)
+    hub.keep(asyncio.get_running_loop().create_task(_expire(services, deadline)))
 
 
 async def _expire(services: Services, deadline: datetime) -> None:

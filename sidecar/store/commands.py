@@ -134,10 +134,10 @@ class CommandHub:
                 stream.check_owner = True
                 stream.event.set()
 
-    def keep(self, task: asyncio.Task[None], *, timer: bool = False) -> None:
-        """Keep a background task of this hub (a release, or an expiry `timer`) alive until
-        it ends, or until the database is disposed of."""
-        self.database.keep(task, timer=timer)
+    def keep(self, task: asyncio.Task[None]) -> None:
+        """Keep a background task of this hub (an expiry timer, a release) alive until it
+        ends, or until the database is disposed of."""
+        self.database.keep(task)
 
 
 _hubs: weakref.WeakKeyDictionary[Database, dict[str, CommandHub]] = (

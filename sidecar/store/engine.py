@@ -36,8 +36,6 @@ def normalise_url(url: str) -> str:
 # (a partner's token among them), and asyncpg, its SQLAlchemy adapter and SQLAlchemy each copy
 # it into their error's text, which a traceback in the log would show.
 _ROW_DETAIL = "Failing row contains"
-# How long `dispose` waits for background work before cancelling it.
-DISPOSE_GRACE = 5.0
 # The size past which a WAL checkpoint waits for readers and truncates the file.
 WAL_LIMIT = 32 * 1024 * 1024
 
@@ -168,9 +166,8 @@ class Database:
         self.replica_id = str(uuid.uuid4())
         # Table name -> number of committed write transactions that changed it.
         self.generations: dict[str, int] = {}
-        # Background tasks that use the database, and timers (see `keep`).
+        # Background tasks that use the database (see `keep`).
         self._background: set[asyncio.Task[Any]] = set()
-        self._timers: set[asyncio.Task[Any]] = set()
         # Called with the names of changed tables after each change is known here.
         self._on_change: list[Callable[[frozenset[str]], None]] = []
         # Whether every change made elsewhere reaches `generations` at once: always on
@@ -304,12 +301,10 @@ class Database:
         if self.is_sqlite:
             event.listen(self.writer.sync_engine, "connect", _no_autocheckpoint)
 
-    def keep(self, task: asyncio.Task[Any], *, timer: bool = False) -> None:
+    def keep(self, task: asyncio.Task[Any]) -> None:
         """Keep a background task that uses this database alive until it ends; `dispose`
-        waits for it first. A `timer` (it sleeps until something is due) is cancelled
-        instead of waited for."""
-        (self._timers if timer else self._background).add(task)
-        task.add_done_callback(self._timers.discard)
+        ends it first."""
+        self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     async def dispose(self) -> None:
@@ -317,21 +312,17 @@ class Database:
 
         A task left running would be destroyed with its event loop, in the middle of a
         transaction perhaps: its connection would never go back to the pool (SQLAlchemy
-        finds it only when the garbage collector does, and warns). So the work (a stream's
-        release, a pull after a registration: milliseconds) is waited for, for at most
-        `DISPOSE_GRACE` seconds, and timers are cancelled: they sleep until a deadline, and
-        what they would do then is done again from the store at the next start.
+        finds it only when the garbage collector does, and warns). Cancelled, it rolls back
+        and returns its connection. What it was doing is safe to drop: expiry timers run
+        again from the store at the next start, and a stream's release lapses with its
+        lease.
         """
         loop = asyncio.get_running_loop()
-        mine = [task for task in self._timers | self._background
-                if not task.done() and task.get_loop() is loop]
-        for task in mine:
-            if task in self._timers:
-                task.cancel()
-        _, late = await asyncio.wait(mine, timeout=DISPOSE_GRACE) if mine else (set(), set())
-        for task in late:
+        running = [task for task in self._background
+                   if not task.done() and task.get_loop() is loop]
+        for task in running:
             task.cancel()
-        await asyncio.gather(*mine, return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
