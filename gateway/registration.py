@@ -167,12 +167,14 @@ class Registry:
         # Runs (in the background) once a partner is registered, whichever side started:
         # a hub's HubClientInfo is pulled then (set by create_apps).
         self.on_registered: Callable[[store.Partner], Coroutine[Any, Any, None]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _registered(self, partner: store.Partner) -> None:
         if self.on_registered is None:
             return
-        # Kept by the database: disposing of it ends the pull cleanly.
-        self.database.keep(asyncio.get_running_loop().create_task(self.on_registered(partner)))
+        task = asyncio.get_running_loop().create_task(self.on_registered(partner))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def our_credentials(self, token: str) -> Credentials:
         """Our credentials object: the token to call us with, our versions URL, all our parties."""
