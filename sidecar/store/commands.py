@@ -83,12 +83,14 @@ class CommandHub:
     accepting a request; the stream wakes up when a change note names the commands table.
     """
 
-    def __init__(self, kind: str, database: Database) -> None:
+    def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.database = database
         self._streams: dict[str, Stream] = {}
         # Serialises picking items, so that two streams never take the same one.
         self.lock = asyncio.Lock()
+        # Expiry timers and releases the gateway started, kept so that they are not
+        # garbage collected.
+        self.timers: set[asyncio.Task[None]] = set()
 
     def connected(self) -> bool:
         """Whether at least one core stream is open in this process."""
@@ -135,9 +137,9 @@ class CommandHub:
                 stream.event.set()
 
     def keep(self, task: asyncio.Task[None]) -> None:
-        """Keep a background task of this hub (an expiry timer, a release) alive until it
-        ends, or until the database is disposed of."""
-        self.database.keep(task)
+        """Keep a background task of this hub alive until it ends."""
+        self.timers.add(task)
+        task.add_done_callback(self.timers.discard)
 
 
 _hubs: weakref.WeakKeyDictionary[Database, dict[str, CommandHub]] = (
@@ -158,7 +160,7 @@ def hub_for(database: Database, stream: str = MODULE) -> CommandHub:
         database.on_change(changed)
     hub = hubs.get(stream)
     if hub is None:
-        hub = hubs[stream] = CommandHub(stream, database)
+        hub = hubs[stream] = CommandHub(stream)
     return hub
 
 

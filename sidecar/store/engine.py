@@ -166,8 +166,6 @@ class Database:
         self.replica_id = str(uuid.uuid4())
         # Table name -> number of committed write transactions that changed it.
         self.generations: dict[str, int] = {}
-        # Background tasks that use the database (see `keep`).
-        self._background: set[asyncio.Task[Any]] = set()
         # Called with the names of changed tables after each change is known here.
         self._on_change: list[Callable[[frozenset[str]], None]] = []
         # Whether every change made elsewhere reaches `generations` at once: always on
@@ -301,28 +299,8 @@ class Database:
         if self.is_sqlite:
             event.listen(self.writer.sync_engine, "connect", _no_autocheckpoint)
 
-    def keep(self, task: asyncio.Task[Any]) -> None:
-        """Keep a background task that uses this database alive until it ends; `dispose`
-        ends it first."""
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def dispose(self) -> None:
-        """End the background tasks kept here, then close every pooled connection.
-
-        A task left running would be destroyed with its event loop, in the middle of a
-        transaction perhaps: its connection would never go back to the pool (SQLAlchemy
-        finds it only when the garbage collector does, and warns). Cancelled, it rolls back
-        and returns its connection. What it was doing is safe to drop: expiry timers run
-        again from the store at the next start, and a stream's release lapses with its
-        lease.
-        """
-        loop = asyncio.get_running_loop()
-        running = [task for task in self._background
-                   if not task.done() and task.get_loop() is loop]
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        """Close every pooled connection."""
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
